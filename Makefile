@@ -1,0 +1,63 @@
+# Every target that needs Python depends on the set-up stamp, so each works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Settings from .env reach dbt and the loader alike; the shell's own variables win.
+ENV_FILE := $(wildcard .env)
+RUN := set -a; [ -z "$(ENV_FILE)" ] || . ./$(ENV_FILE); set +a; export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false;
+
+.DEFAULT_GOAL := help
+.PHONY: help setup all ingest build sql test lint docs bench schedule lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv with the pinned dependencies and DuckDB extensions (idempotent)
+
+$(STAMP): requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m ingestion setup-extensions
+	@touch $@
+
+all: setup ## set up, ingest both sources, dbt build, and print a summary
+	$(MAKE) --no-print-directory ingest
+	$(MAKE) --no-print-directory build
+	@$(RUN) $(BIN)/python -m ingestion summary
+
+ingest: setup ## extract and load both sources (ARGS="--source orders --full-refresh")
+	@$(RUN) $(BIN)/python -m ingestion run $(ARGS)
+
+build: setup ## dbt build: models, tests and exports
+	@$(RUN) $(BIN)/dbt build
+
+sql: setup ## an interactive DuckDB SQL shell on the warehouse
+	@$(RUN) $(BIN)/python -m ingestion sql
+
+test: setup ## the whole test suite (starts the servers it needs)
+	@$(RUN) $(BIN)/python -m pytest
+
+lint: setup ## ruff (check + format) and sqlfluff
+	$(BIN)/ruff check ingestion tests
+	$(BIN)/ruff format --check ingestion tests
+	@$(RUN) $(BIN)/sqlfluff lint models macros
+
+docs: setup ## build the dbt docs site into target/
+	@$(RUN) $(BIN)/dbt docs generate
+
+bench: setup ## the benchmarks; results under bench/results/
+	@$(RUN) $(BIN)/python -m bench
+
+schedule: setup ## run ingest + dbt build every INTERVAL seconds (default 180)
+	@while true; do $(MAKE) --no-print-directory ingest build; sleep $${INTERVAL:-180}; done
+
+lock: ## re-resolve requirements.lock from pyproject.toml
+	rm -rf /tmp/elt-lock-venv && $(PYTHON) -m venv /tmp/elt-lock-venv
+	/tmp/elt-lock-venv/bin/pip install --quiet '.[dev]'
+	/tmp/elt-lock-venv/bin/pip freeze --exclude elt-warehouse > requirements.lock
+
+clean: ## remove the venv and everything under data/
+	rm -rf $(VENV) data target logs

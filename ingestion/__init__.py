@@ -1,0 +1,1 @@
+"""Extract the log API and the `Orders` table unchanged into the DuckDB warehouse and the lake."""

@@ -1,0 +1,173 @@
+"""`python -m ingestion run`: extract each source once per destination and load it, unchanged."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import dlt
+import sqlalchemy as sa
+from dlt.sources import DltSource
+
+from ingestion import log_api_client
+from ingestion.destinations import DATASET, Target, check_lake, targets
+from ingestion.log_api import log_api
+from ingestion.orders_db import orders_db
+from ingestion.sandbox import log_api as log_api_sandbox
+from ingestion.sandbox import orders_db as orders_sandbox
+from ingestion.settings import Settings, redact
+
+SOURCES = ("logs", "orders")
+
+
+class SourceError(RuntimeError):
+    """A source cannot be read; the message says which setting to check."""
+
+
+@dataclass
+class Report:
+    """Rows loaded per (source, destination) and the errors met, for the closing summary."""
+
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        lines = ["", "Loaded (new rows):"]
+        for (source, destination), rows in self.rows.items():
+            lines.append(f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination]}/{source}")
+        lines += [f"error: {error}" for error in self.errors]
+        return "\n".join(lines)
+
+
+def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bool = False) -> Report:
+    """Loads `sources` into every destination; one failing pair does not stop the others."""
+    report = Report()
+    try:
+        check_lake(settings)
+    except RuntimeError as error:
+        report.errors.append(str(error))
+        return report
+    destinations = targets(settings)
+    report.where = {target.name: target.where for target in destinations}
+    loaders: dict[str, Callable[[ExitStack], Callable[[], DltSource]]] = {
+        "logs": lambda stack: _logs_source(settings, stack),
+        "orders": lambda stack: _orders_source(settings, stack),
+    }
+    for name in sources:
+        with ExitStack() as stack:
+            try:
+                make_source = loaders[name](stack)
+            except RuntimeError as error:
+                report.errors.append(str(error))
+                continue
+            for target in destinations:
+                refresh = "drop_resources" if full_refresh and name == "orders" else None
+                try:
+                    report.rows[(name, target.name)] = _load(settings, target, make_source(), refresh)
+                except Exception as error:  # noqa: BLE001 (every failure is reported, the next pair still runs)
+                    report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
+    return report
+
+
+def _load(settings: Settings, target: Target, source: DltSource, refresh: str | None) -> int:
+    pipeline = dlt.pipeline(
+        pipeline_name=f"elt_{target.name}",
+        destination=target.destination,
+        dataset_name=DATASET,
+        pipelines_dir=str(settings.pipelines_dir),
+    )
+    if pipeline.has_pending_data:
+        # A previous run was cut off after extracting: finish that load first, then this one.
+        _progress(f"{source.name} -> {target.name}: completing a load an earlier run left unfinished")
+        pipeline.normalize(loader_file_format=target.loader_file_format)
+        pipeline.load()
+    _progress(f"{source.name} -> {target.name}: loading")
+    pipeline.run(source, loader_file_format=target.loader_file_format, refresh=refresh)
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    table = next(iter(source.resources.selected.values())).table_name
+    return counts.get(table, 0)
+
+
+def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource]:
+    """Polls the API once; every destination gets that same poll."""
+    url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
+    _progress(f"logs: polling {redact(url)}")
+    try:
+        records = log_api_client.poll(url)
+    except log_api_client.LogApiError as error:
+        raise SourceError(str(error)) from error
+    _progress(f"logs: {len(records)} records in this poll")
+    return lambda: log_api(records)
+
+
+def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource]:
+    url = settings.orders_db_url or _embedded_orders_db(settings)
+    engine = orders_engine(url)
+    stack.callback(engine.dispose)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(settings.orders_table):
+                raise SourceError(
+                    f"table {settings.orders_table!r} not found in the orders database at {redact(url)}; "
+                    "set ORDERS_TABLE to the table to load"
+                )
+    except sa.exc.SQLAlchemyError as error:
+        raise SourceError(
+            f"cannot connect to the orders database at {redact(url)} ({_first_line(error)}); check ORDERS_DB_URL"
+        ) from error
+    _progress(f"orders: reading {settings.orders_table} at {redact(url)}")
+    return lambda: orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
+
+
+def orders_engine(url: str) -> sa.Engine:
+    """An engine that gives up connecting after seconds, not minutes."""
+    connect_args = {"connect_timeout": 5} if url.startswith("mysql") else {}
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+@contextmanager
+def _embedded_log_api(settings: Settings) -> Iterator[str]:
+    sandbox = log_api_sandbox.LogApiSandbox(
+        clock_file=settings.sandbox_dir / "log_api_clock.json",
+        advance_per_poll=timedelta(minutes=1),
+    )
+    with log_api_sandbox.serving(sandbox) as url:
+        _progress("logs: LOG_API_URL is not set, serving the sandbox log API for this run")
+        yield url
+
+
+def _embedded_orders_db(settings: Settings) -> str:
+    """The sandbox shop: seeded on first use, moved on by one step on every later run."""
+    settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{settings.sandbox_dir / 'shop.sqlite'}"
+    engine = sa.create_engine(url)
+    try:
+        if not orders_sandbox.seed(engine, settings.orders_table):
+            orders_sandbox.advance(engine, settings.orders_table)
+    finally:
+        engine.dispose()
+    _progress("orders: ORDERS_DB_URL is not set, using the sandbox SQLite shop (it advances on every run)")
+    return url
+
+
+def _root_cause(error: BaseException) -> str:
+    while (error.__cause__ or error.__context__) is not None:
+        error = error.__cause__ or error.__context__
+    return f"{type(error).__name__}: {_first_line(error)}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
