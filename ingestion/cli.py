@@ -41,9 +41,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve_api(args: argparse.Namespace) -> int:
-    sandbox = log_api_sandbox.LogApiSandbox(
-        seed=args.seed, advance_per_poll=timedelta(seconds=args.advance_seconds)
-    )
+    sandbox = log_api_sandbox.LogApiSandbox(seed=args.seed, advance_per_poll=timedelta(seconds=args.advance_seconds))
     sandbox.misbehaviour.failures = deque(args.fail)
     sandbox.misbehaviour.delay_seconds = args.delay
     sandbox.misbehaviour.invalid_token_every = args.invalid_token_every
@@ -67,6 +65,19 @@ def _advance_orders(args: argparse.Namespace) -> int:
         f"changes, {step.late_rows} committed late, {step.tied_rows} on tied timestamps)"
     )
     return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from ingestion.warehouse import summary
+
+    print(summary(Settings.from_env()))
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from ingestion.warehouse import open_shell
+
+    return open_shell(Settings.from_env())
 
 
 def _setup_extensions(args: argparse.Namespace) -> int:
@@ -112,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
         if name == "seed-orders":
             command.add_argument("--orders", type=int, default=200, help="generated orders besides the book's")
         command.set_defaults(handler=handler)
+
+    commands.add_parser("summary", help="row counts of the warehouse tables").set_defaults(handler=_summary)
+    commands.add_parser("sql", help="an interactive DuckDB shell on the warehouse").set_defaults(handler=_sql)
 
     setup = commands.add_parser("setup-extensions", help="install DuckDB's httpfs and mysql extensions offline")
     setup.set_defaults(handler=_setup_extensions)

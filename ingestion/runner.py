@@ -34,6 +34,7 @@ class Report:
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    completed_earlier: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -43,6 +44,9 @@ class Report:
         lines = ["", "Loaded (new rows):"]
         for (source, destination), rows in self.rows.items():
             lines.append(f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination]}/{source}")
+        lines += [
+            f"  (+ rows of an unfinished earlier run, now loaded into the {name})" for name in self.completed_earlier
+        ]
         lines += [f"error: {error}" for error in self.errors]
         return "\n".join(lines)
 
@@ -68,32 +72,57 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
             except RuntimeError as error:
                 report.errors.append(str(error))
                 continue
-            for target in destinations:
-                refresh = "drop_resources" if full_refresh and name == "orders" else None
-                try:
-                    report.rows[(name, target.name)] = _load(settings, target, make_source(), refresh)
-                except Exception as error:  # noqa: BLE001 (every failure is reported, the next pair still runs)
-                    report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
+            refresh = "drop_resources" if full_refresh and name == "orders" else None
+            _extract_then_load(settings, destinations, name, make_source, refresh, report)
     return report
 
 
-def _load(settings: Settings, target: Target, source: DltSource, refresh: str | None) -> int:
-    pipeline = dlt.pipeline(
+def _extract_then_load(
+    settings: Settings,
+    destinations: list[Target],
+    name: str,
+    make_source: Callable[[], DltSource],
+    refresh: str | None,
+    report: Report,
+) -> None:
+    """Extracts into every destination's pipeline first, then loads each.
+
+    An extracted package is kept on disk until its destination has it, so a destination that
+    fails now (or a run killed mid-way) gets the same rows on the next run, in order.
+    """
+    pipelines: dict[str, dlt.Pipeline] = {}
+    for target in destinations:
+        pipeline = _pipeline(settings, target)
+        if pipeline.has_pending_data:
+            _progress(f"{name} -> {target.name}: a load an earlier run left unfinished goes first")
+            report.completed_earlier.add(target.name)
+        try:
+            pipeline.extract(make_source(), refresh=refresh, loader_file_format=target.loader_file_format)
+            pipelines[target.name] = pipeline
+        except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
+            report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
+    for target in destinations:
+        if target.name not in pipelines:
+            continue
+        pipeline = pipelines[target.name]
+        _progress(f"{name} -> {target.name}: loading")
+        try:
+            pipeline.normalize()
+            pipeline.load()
+        except Exception as error:  # noqa: BLE001 (reported; the package stays on disk for the next run)
+            report.errors.append(f"{name} -> {target.name}: {_root_cause(error)} (kept; the next run loads it first)")
+            continue
+        counts = pipeline.last_trace.last_normalize_info.row_counts
+        report.rows[(name, target.name)] = counts.get(name, 0)
+
+
+def _pipeline(settings: Settings, target: Target) -> dlt.Pipeline:
+    return dlt.pipeline(
         pipeline_name=f"elt_{target.name}",
         destination=target.destination,
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir),
     )
-    if pipeline.has_pending_data:
-        # A previous run was cut off after extracting: finish that load first, then this one.
-        _progress(f"{source.name} -> {target.name}: completing a load an earlier run left unfinished")
-        pipeline.normalize(loader_file_format=target.loader_file_format)
-        pipeline.load()
-    _progress(f"{source.name} -> {target.name}: loading")
-    pipeline.run(source, loader_file_format=target.loader_file_format, refresh=refresh)
-    counts = pipeline.last_trace.last_normalize_info.row_counts
-    table = next(iter(source.resources.selected.values())).table_name
-    return counts.get(table, 0)
 
 
 def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource]:
@@ -101,7 +130,7 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
     try:
-        records = log_api_client.poll(url)
+        records = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds)
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {len(records)} records in this poll")

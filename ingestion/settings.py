@@ -25,6 +25,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     log_api_url: str | None
+    log_api_timeout_seconds: int
     orders_db_url: str | None
     orders_table: str
     orders_lookback_seconds: int
@@ -46,10 +47,11 @@ class Settings:
 
         return cls(
             log_api_url=get("LOG_API_URL"),
+            log_api_timeout_seconds=_seconds("LOG_API_TIMEOUT_SECONDS", get("LOG_API_TIMEOUT_SECONDS"), 30, minimum=1),
             orders_db_url=get("ORDERS_DB_URL"),
             orders_table=get("ORDERS_TABLE") or "Orders",
-            orders_lookback_seconds=_non_negative_int(
-                "ORDERS_LOOKBACK_SECONDS", get("ORDERS_LOOKBACK_SECONDS"), DEFAULT_LOOKBACK_SECONDS
+            orders_lookback_seconds=_seconds(
+                "ORDERS_LOOKBACK_SECONDS", get("ORDERS_LOOKBACK_SECONDS"), DEFAULT_LOOKBACK_SECONDS, minimum=0
             ),
             fernet_keys=get("FERNET_KEY"),
             lake_url=_lake_url(get("LAKE_URL") or "data/lake", root),
@@ -89,15 +91,15 @@ def _dotenv(path: Path) -> dict[str, str]:
     return {name: value for name, value in dotenv_values(path).items() if value is not None}
 
 
-def _non_negative_int(name: str, raw: str | None, default: int) -> int:
+def _seconds(name: str, raw: str | None, default: int, minimum: int) -> int:
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"{name} must be a whole number of seconds (0 or more), got {raw!r}")
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} must be a whole number of seconds ({minimum} or more), got {raw!r}")
     return value
 
 

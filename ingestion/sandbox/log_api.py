@@ -107,6 +107,7 @@ class Misbehaviour:
     """Ways the real server fails, switched on by tests or `sandbox serve` flags."""
 
     failures: deque[int]
+    slow_answers: deque[float]
     delay_seconds: float = 0.0
     invalid_token_every: int = 0
     non_json_responses: int = 0
@@ -132,7 +133,8 @@ class LogApiSandbox:
         self.fernet = Fernet(key)
         self.advance_per_poll = advance_per_poll
         self.clock_file = clock_file
-        self.misbehaviour = Misbehaviour(failures=deque())
+        self.misbehaviour = Misbehaviour(failures=deque(), slow_answers=deque())
+        self.pages_sent: list[list[dict]] = []
         self._lock = threading.Lock()
         self._published = self._load_clock(published)
 
@@ -149,6 +151,9 @@ class LogApiSandbox:
     def fail_next(self, *status_codes: int) -> None:
         self.misbehaviour.failures.extend(status_codes)
 
+    def slow_next(self, *seconds: float) -> None:
+        self.misbehaviour.slow_answers.extend(seconds)
+
     def latest_indexes(self) -> range:
         return range(max(0, self._published - PAGE_SIZE), self._published)
 
@@ -156,6 +161,7 @@ class LogApiSandbox:
         """One poll's answer; advances the clock afterwards."""
         with self._lock:
             page = [self.record(index) for index in self.latest_indexes()]
+            self.pages_sent.append(page)
             steps = int(self.advance_per_poll / (STEP / RECORDS_PER_STEP))
             if steps:
                 self._published += steps
@@ -187,10 +193,12 @@ class LogApiSandbox:
 class _Handler(BaseHTTPRequestHandler):
     server: _SandboxServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         sandbox = self.server.sandbox
         misbehaviour = sandbox.misbehaviour
-        if misbehaviour.delay_seconds:
+        if misbehaviour.slow_answers:
+            time.sleep(misbehaviour.slow_answers.popleft())
+        elif misbehaviour.delay_seconds:
             time.sleep(misbehaviour.delay_seconds)
         if misbehaviour.failures:
             status = misbehaviour.failures.popleft()

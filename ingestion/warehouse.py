@@ -1,0 +1,72 @@
+"""The warehouse as a user sees it: a summary of its tables, and an interactive SQL shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+
+from ingestion.settings import Settings
+
+
+def tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) for every table and view a user queries; dlt's bookkeeping left out."""
+    names = connection.execute(
+        """
+        select table_schema, table_name
+        from information_schema.tables
+        where table_schema in ('main', 'raw') and table_name not like '\\_dlt%' escape '\\'
+        order by table_schema = 'raw' desc, table_name
+        """
+    ).fetchall()
+    return [
+        (schema, name, connection.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+        for schema, name in names
+    ]
+
+
+def summary(settings: Settings) -> str:
+    if not settings.warehouse_path.exists():
+        return f"no warehouse at {settings.warehouse_path} yet: run `make ingest`"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        rows = tables(connection)
+    lines = [f"Warehouse {settings.warehouse_path}:"]
+    lines += [
+        f"  {f'{schema}.{name}' if schema != 'main' else name:<28} {count:>10,} rows" for schema, name, count in rows
+    ]
+    lines.append(f"Lake {settings.lake_url}  |  `make sql` opens a SQL shell on the warehouse")
+    return "\n".join(lines)
+
+
+def open_shell(settings: Settings) -> int:
+    """Replaces this process with the DuckDB CLI; read-only if another process is writing."""
+    cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
+    if cli is None:
+        print("error: the duckdb CLI is missing: run `make setup`", file=sys.stderr)
+        return 1
+    path = str(settings.warehouse_path)
+    arguments = [cli, path]
+    if _locked(path):
+        arguments.insert(1, "-readonly")
+        print("note: another process is writing the warehouse; opening it read-only", file=sys.stderr)
+    if settings.warehouse_path.exists():
+        with duckdb.connect(path, read_only=True) as connection:
+            names = ", ".join(
+                f"{schema}.{name}" if schema != "main" else name for schema, name, _ in tables(connection)
+            )
+        print(f"tables: {names or 'none yet (run `make all`)'}", file=sys.stderr)
+    os.execv(cli, arguments)
+    return 0
+
+
+def _locked(path: str) -> bool:
+    if not Path(path).exists():
+        return False
+    try:
+        duckdb.connect(path).close()
+    except duckdb.IOException:
+        return True
+    return False

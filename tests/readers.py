@@ -1,0 +1,66 @@
+"""Read back what a run landed, the way a user would: SQL on the warehouse, Parquet in the lake."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import boto3
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from ingestion.settings import Settings
+
+
+def s3_client(environment: Mapping[str, str]):
+    return boto3.client(
+        "s3",
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        region_name=environment["AWS_REGION"],
+        endpoint_url=environment["AWS_ENDPOINT_URL"],
+    )
+
+
+def warehouse_rows(settings: Settings, table: str, columns: list[str]) -> list[tuple]:
+    if not settings.warehouse_path.exists():
+        return []
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        exists = connection.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [table]
+        ).fetchone()[0]
+        if not exists:
+            return []
+        rows = connection.execute(f"select {', '.join(columns)} from raw.{table}").fetchall()
+    return sorted(_plain(row) for row in rows)
+
+
+def lake_rows(settings: Settings, table: str, columns: list[str]) -> list[tuple]:
+    """Every row of every Parquet file under `<lake>/raw/<table>/`."""
+    if settings.lake_is_s3:
+        parts = urlsplit(settings.lake_url)
+        filesystem = pafs.S3FileSystem(
+            access_key=settings.aws["AWS_ACCESS_KEY_ID"],
+            secret_key=settings.aws["AWS_SECRET_ACCESS_KEY"],
+            region=settings.aws["AWS_REGION"],
+            endpoint_override=settings.aws["AWS_ENDPOINT_URL"],
+        )
+        path = f"{parts.netloc}{parts.path}/raw/{table}"
+    else:
+        filesystem = pafs.LocalFileSystem()
+        path = f"{settings.lake_url}/raw/{table}"
+    if filesystem.get_file_info(path).type == pafs.FileType.NotFound:
+        return []
+    dataset = ds.dataset(path, filesystem=filesystem, format="parquet")
+    return sorted(_plain(row) for row in dataset.to_table(columns=columns).to_pylist())
+
+
+def _plain(row) -> tuple:
+    """Aware UTC datetimes as naive ones, so both destinations compare to the source's DATETIMEs."""
+    values = row.values() if isinstance(row, dict) else row
+    return tuple(
+        value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
+        for value in values
+    )

@@ -1,0 +1,200 @@
+"""Both destinations end with the same rows: on S3, after a failed destination, after a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ingestion import runner
+from ingestion.sandbox import orders_db as shop
+from ingestion.settings import REPO_ROOT
+from tests.readers import lake_rows, warehouse_rows
+
+LOG_COLUMNS = ["record_id", "logtimestamp", "data"]
+ORDER_COLUMNS = ["order_id", "order_status", "last_updated"]
+
+
+def source_orders(url: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    table = shop.orders_table()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(table.c.OrderId, table.c.OrderStatus, table.c.LastUpdated)).fetchall()
+    engine.dispose()
+    return sorted(tuple(row) for row in rows)
+
+
+def sent_records(sandbox) -> list[tuple]:
+    """Each record once, with the token of the first poll that carried it."""
+    first: dict[str, tuple] = {}
+    for page in sandbox.pages_sent:
+        for record in page:
+            first.setdefault(record["recordId"], (record["recordId"], record["logtimestamp"], record["data"]))
+    return sorted(first.values())
+
+
+def seeded(url: str) -> str:
+    engine = sa.create_engine(url)
+    shop.seed(engine, orders=50)
+    engine.dispose()
+    return url
+
+
+def assert_destinations_hold(settings, sandbox, orders_url) -> None:
+    for read in (warehouse_rows, lake_rows):
+        assert read(settings, "logs", LOG_COLUMNS) == sent_records(sandbox), read.__name__
+        assert read(settings, "orders", ORDER_COLUMNS) == source_orders(orders_url), read.__name__
+
+
+def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(project, log_api, mysql_url, s3_lake):
+    sandbox, api_url = log_api
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=seeded(mysql_url), **s3_lake)
+
+    report = runner.run(settings)
+    engine = sa.create_engine(mysql_url)
+    shop.advance(engine)
+    engine.dispose()
+    sandbox.advance(timedelta(minutes=2))
+    report = runner.run(settings)
+
+    assert report.ok, report.errors
+    assert report.where["lake"].startswith(s3_lake["LAKE_URL"])
+    assert_destinations_hold(settings, sandbox, mysql_url)
+
+
+def test_an_unreachable_s3_endpoint_fails_the_run_with_one_line_and_loads_nothing(project, log_api, tmp_path):
+    _, api_url = log_api
+    settings = project(
+        LOG_API_URL=api_url,
+        LAKE_URL="s3://nowhere/lake",
+        AWS_ENDPOINT_URL="http://127.0.0.1:1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="us-east-1",
+    )
+
+    report = runner.run(settings)
+
+    [error] = report.errors
+    assert "AWS_ENDPOINT_URL" in error and "nowhere" in error and "\n" not in error
+    assert warehouse_rows(settings, "logs", LOG_COLUMNS) == []
+
+
+def test_a_destination_that_failed_is_completed_by_the_next_run(project, log_api, tmp_path):
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    blocker = tmp_path / "lake"
+    blocker.write_text("a file where the lake folder should be")
+
+    failed = runner.run(settings)
+    assert {error.split(":")[0] for error in failed.errors} == {"logs -> lake", "orders -> lake"}
+    assert failed.rows[("logs", "warehouse")] == 100
+
+    blocker.unlink()
+    sandbox.advance(timedelta(minutes=3))  # the first poll's records are no longer served
+    engine = sa.create_engine(orders_url)
+    shop.advance(engine)
+    engine.dispose()
+    completed = runner.run(settings)
+
+    assert completed.ok, completed.errors
+    assert completed.completed_earlier == {"lake"}
+    assert_destinations_hold(settings, sandbox, orders_url)
+
+
+def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(project, log_api, tmp_path):
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    environment = {
+        **os.environ,
+        "LOG_API_URL": api_url,
+        "ORDERS_DB_URL": orders_url,
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "LAKE_URL": settings.lake_url,
+        "PIPELINES_DIR": str(settings.pipelines_dir),
+    }
+
+    for kill_at in ("logs -> lake: loading", "orders -> warehouse: loading", "orders -> lake: loading"):
+        sandbox.advance(timedelta(minutes=1))
+        _run_until(environment, kill_at)
+    finished = subprocess.run(
+        [sys.executable, "-m", "ingestion", "run"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert_destinations_hold(settings, sandbox, orders_url)
+
+
+def test_the_embedded_defaults_need_no_configuration_and_move_on_every_run(tmp_path):
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in ("LOG_API_URL", "ORDERS_DB_URL")},
+        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LAKE_URL": str(tmp_path / "lake"),
+        "PIPELINES_DIR": str(tmp_path / "pipelines"),
+        "SANDBOX_DIR": str(tmp_path / "sandbox"),
+    }
+
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "ingestion", "run"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+
+    assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
+    assert "serving the sandbox log API" in runs[0].stderr
+    shop_url = f"sqlite:///{tmp_path / 'sandbox' / 'shop.sqlite'}"
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        logs = connection.execute("select count(*), count(distinct record_id) from raw.logs").fetchone()
+        orders = connection.execute("select count(*) from raw.orders").fetchone()[0]
+    assert logs[0] == logs[1] > 100, "the second run polls records the first had not seen"
+    assert orders == len(source_orders(shop_url)) > len(shop.BOOK_ROWS)
+
+
+def test_a_failing_source_exits_non_zero_with_an_error_line(tmp_path):
+    environment = {
+        **os.environ,
+        "LOG_API_URL": "http://127.0.0.1:1/",
+        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LAKE_URL": str(tmp_path / "lake"),
+        "PIPELINES_DIR": str(tmp_path / "pipelines"),
+    }
+
+    run = subprocess.run(
+        [sys.executable, "-m", "ingestion", "run", "--source", "logs"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: log API at http://127.0.0.1:1/ failed after 5 attempts")
+    assert "check LOG_API_URL" in last
+
+
+def _run_until(environment: dict[str, str], line: str) -> None:
+    """Starts `python -m ingestion run` and kills it (SIGKILL) as soon as it prints `line`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingestion", "run"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    for output in process.stderr:
+        if output.strip() == line:
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait()
+    process.stderr.close()

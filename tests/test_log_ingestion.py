@@ -1,0 +1,118 @@
+"""Loading the log API: records land unchanged, once each, in the warehouse and the lake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ingestion import runner
+from tests.readers import lake_rows, warehouse_rows
+
+COLUMNS = ["record_id", "logtimestamp", "data"]
+
+
+def sent(page: list[dict]) -> list[tuple]:
+    return sorted((record["recordId"], record["logtimestamp"], record["data"]) for record in page)
+
+
+def both_destinations(settings) -> tuple[list[tuple], list[tuple]]:
+    return warehouse_rows(settings, "logs", COLUMNS), lake_rows(settings, "logs", COLUMNS)
+
+
+def test_raw_logs_hold_every_token_byte_for_byte_in_both_destinations(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+
+    report = runner.run(settings, ("logs",))
+
+    assert report.ok, report.errors
+    [page] = sandbox.pages_sent
+    assert len(page) == 100
+    warehouse, lake = both_destinations(settings)
+    assert warehouse == sent(page)
+    assert lake == sent(page)
+
+
+def test_a_second_poll_of_the_same_records_adds_nothing(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+
+    runner.run(settings, ("logs",))
+    report = runner.run(settings, ("logs",))
+
+    first, second = sandbox.pages_sent
+    assert sent(first) != sent(second), "the API re-encrypts every token on every poll"
+    assert report.rows == {("logs", "warehouse"): 0, ("logs", "lake"): 0}
+    assert both_destinations(settings) == (sent(first), sent(first))
+
+
+def test_after_the_api_moves_on_exactly_the_new_records_are_added(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+
+    sandbox.advance(timedelta(minutes=1))
+    report = runner.run(settings, ("logs",))
+
+    first, second = sandbox.pages_sent
+    first_ids = {record["recordId"] for record in first}
+    new = [record for record in second if record["recordId"] not in first_ids]
+    assert len(new) == 33
+    assert report.rows == {("logs", "warehouse"): 33, ("logs", "lake"): 33}
+    expected = sorted(sent(first) + sent(new))
+    assert both_destinations(settings) == (expected, expected)
+
+
+def test_502_504_and_timeouts_are_retried_and_nothing_is_lost(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url, LOG_API_TIMEOUT_SECONDS="1")
+    sandbox.fail_next(502, 504)
+    sandbox.slow_next(0, 0, 3)  # the third request outlasts the 1 s timeout
+
+    report = runner.run(settings, ("logs",))
+
+    assert report.ok, report.errors
+    [page] = sandbox.pages_sent[-1:]
+    assert both_destinations(settings) == (sent(page), sent(page))
+
+
+def test_an_api_that_keeps_failing_ends_the_run_with_one_line_and_keeps_earlier_data(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+    before = both_destinations(settings)
+
+    sandbox.advance(timedelta(minutes=1))
+    sandbox.fail_next(*[502] * 5)
+    report = runner.run(settings, ("logs",))
+
+    assert not report.ok
+    [error] = report.errors
+    assert "\n" not in error
+    assert "502" in error and "LOG_API_URL" in error
+    assert both_destinations(settings) == before
+
+
+def test_a_non_json_body_fails_clearly_and_loads_nothing_from_that_poll(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+    before = both_destinations(settings)
+
+    sandbox.advance(timedelta(minutes=1))
+    sandbox.misbehaviour.non_json_responses = 1
+    report = runner.run(settings, ("logs",))
+
+    [error] = report.errors
+    assert "not JSON" in error and "nothing from this poll was loaded" in error
+    assert both_destinations(settings) == before
+
+
+def test_invalid_tokens_are_loaded_unchanged_for_dbt_to_quarantine(project, log_api):
+    sandbox, url = log_api
+    sandbox.misbehaviour.invalid_token_every = 7
+    settings = project(LOG_API_URL=url)
+
+    runner.run(settings, ("logs",))
+
+    [page] = sandbox.pages_sent
+    assert both_destinations(settings) == (sent(page), sent(page))

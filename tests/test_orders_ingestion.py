@@ -1,0 +1,199 @@
+"""Loading `Orders`: every source row once, in both destinations, incrementally on `LastUpdated`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from ingestion import runner
+from ingestion.sandbox import orders_db as shop
+from tests.readers import lake_rows, warehouse_rows
+
+COLUMNS = ["order_id", "order_status", "last_updated"]
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def orders_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The orders database: the embedded default's SQLite, and a real MariaDB."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    return request.getfixturevalue("mysql_url")
+
+
+@pytest.fixture
+def engine(orders_url: str):
+    engine = sa.create_engine(orders_url)
+    yield engine
+    engine.dispose()
+
+
+def source_rows(engine: sa.Engine) -> list[tuple]:
+    table = sa.Table("Orders", sa.MetaData(), autoload_with=engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(table.c.OrderId, table.c.OrderStatus, table.c.LastUpdated)).fetchall()
+    return sorted(tuple(row) for row in rows)
+
+
+def insert(engine: sa.Engine, *rows: tuple[int, str, datetime]) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            shop.orders_table().insert(),
+            [{"OrderId": order, "OrderStatus": status, "LastUpdated": updated} for order, status, updated in rows],
+        )
+
+
+def loaded(settings) -> tuple[list[tuple], list[tuple]]:
+    return warehouse_rows(settings, "orders", COLUMNS), lake_rows(settings, "orders", COLUMNS)
+
+
+def books_table(engine: sa.Engine) -> None:
+    shop.orders_table().create(engine)
+    insert(engine, *shop.BOOK_ROWS)
+
+
+def test_the_books_five_rows_land_exactly(project, orders_url, engine):
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=orders_url)
+
+    report = runner.run(settings, ("orders",))
+
+    assert report.ok, report.errors
+    assert report.rows == {("orders", "warehouse"): 5, ("orders", "lake"): 5}
+    assert source_rows(engine) == sorted(shop.BOOK_ROWS)
+    assert loaded(settings) == (sorted(shop.BOOK_ROWS), sorted(shop.BOOK_ROWS))
+
+
+def test_a_second_run_without_source_changes_adds_no_rows(project, orders_url, engine):
+    shop.seed(engine)
+    settings = project(ORDERS_DB_URL=orders_url)
+    runner.run(settings, ("orders",))
+
+    report = runner.run(settings, ("orders",))
+
+    assert report.rows == {("orders", "warehouse"): 0, ("orders", "lake"): 0}
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_after_the_shop_moves_on_exactly_the_new_rows_are_added(project, orders_url, engine):
+    """New orders, status changes, a row committed late and rows tied on one timestamp."""
+    shop.seed(engine)
+    settings = project(ORDERS_DB_URL=orders_url)
+    runner.run(settings, ("orders",))
+
+    for _ in range(3):
+        step = shop.advance(engine)
+        report = runner.run(settings, ("orders",))
+        assert report.rows == {("orders", "warehouse"): step.rows, ("orders", "lake"): step.rows}
+        assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_a_row_on_the_newest_loaded_timestamp_is_not_lost(project, orders_url, engine):
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="0")
+    runner.run(settings, ("orders",))
+
+    newest = max(updated for _, _, updated in shop.BOOK_ROWS)
+    insert(engine, (4, "Pending", newest), (5, "Pending", newest))
+    runner.run(settings, ("orders",))
+
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+    assert len(source_rows(engine)) == 7
+
+
+def test_a_row_committed_late_is_caught_inside_the_lookback_window(project, orders_url, engine):
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="3600")
+    runner.run(settings, ("orders",))
+
+    newest = max(updated for _, _, updated in shop.BOOK_ROWS)
+    insert(engine, (2, "Delivered", newest - timedelta(minutes=20)))
+    report = runner.run(settings, ("orders",))
+
+    assert report.rows[("orders", "warehouse")] == 1
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_a_row_committed_later_than_the_lookback_waits_for_a_full_refresh(project, orders_url, engine):
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="600")
+    runner.run(settings, ("orders",))
+    newest = max(updated for _, _, updated in shop.BOOK_ROWS)
+    insert(engine, (2, "Delivered", newest - timedelta(hours=2)))
+
+    runner.run(settings, ("orders",))
+    assert loaded(settings)[0] == sorted(shop.BOOK_ROWS)
+
+    report = runner.run(settings, ("orders",), full_refresh=True)
+    assert report.rows == {("orders", "warehouse"): 6, ("orders", "lake"): 6}
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_identical_source_rows_are_all_kept_and_a_late_twin_is_added(project, orders_url, engine):
+    """The source has no key; de-duplicating identical rows is dbt's job, not the loader's."""
+    books_table(engine)
+    twin = shop.BOOK_ROWS[4]  # the newest row, so a twin committed later is inside the look-back
+    insert(engine, twin)
+    settings = project(ORDERS_DB_URL=orders_url)
+    runner.run(settings, ("orders",))
+    assert loaded(settings)[0].count(twin) == 2
+
+    insert(engine, twin)
+    runner.run(settings, ("orders",))
+
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+    assert loaded(settings)[0].count(twin) == 3
+
+
+def test_full_refresh_replaces_raw_orders_with_the_source_as_it_is_now(project, orders_url, engine):
+    shop.seed(engine)
+    settings = project(ORDERS_DB_URL=orders_url)
+    runner.run(settings, ("orders",))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("delete from Orders where OrderId = 1")
+
+    report = runner.run(settings, ("orders",), full_refresh=True)
+
+    assert report.ok, report.errors
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_mysql_datetime_microseconds_land_as_the_same_instants(project, mysql_url):
+    engine = sa.create_engine(mysql_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "create table Orders (OrderId int, OrderStatus varchar(30), LastUpdated datetime(6))"
+        )
+        connection.exec_driver_sql(
+            "insert into Orders values (1, 'Shipped', '2020-06-09 12:00:25.123456'),"
+            " (2, 'Shipped', '2020-07-11 03:05:00.000001'), (3, 'Pending', '1999-12-31 23:59:59.999999')"
+        )
+    settings = project(ORDERS_DB_URL=mysql_url)
+
+    runner.run(settings, ("orders",))
+
+    expected = source_rows(engine)
+    assert expected[0][2] == datetime(2020, 6, 9, 12, 0, 25, 123456)
+    assert loaded(settings) == (expected, expected)
+    engine.dispose()
+
+
+def test_an_unreachable_database_fails_with_one_line_naming_the_setting(project):
+    closed_port = "mysql+pymysql://root@127.0.0.1:1/test"
+    settings = project(ORDERS_DB_URL=closed_port)
+
+    report = runner.run(settings, ("orders",))
+
+    [error] = report.errors
+    assert "ORDERS_DB_URL" in error and "127.0.0.1:1" in error and "\n" not in error
+    assert loaded(settings) == ([], [])
+
+
+def test_a_missing_table_names_the_table_setting(project, orders_url):
+    settings = project(ORDERS_DB_URL=orders_url, ORDERS_TABLE="Orderz")
+
+    report = runner.run(settings, ("orders",))
+
+    [error] = report.errors
+    assert "'Orderz' not found" in error and "ORDERS_TABLE" in error
