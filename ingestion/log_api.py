@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import dlt
 from dlt.sources import DltResource
+
+logger = logging.getLogger(__name__)
 
 # The API's own field names; dlt's naming convention turns `recordId` into `record_id`.
 RAW_COLUMNS = {
@@ -31,4 +34,12 @@ def logs(
     Consecutive polls overlap; the cursor on `logtimestamp` plus dlt's de-duplication of
     rows on the boundary (by `recordId`) let each record through once, whatever its token.
     """
+    oldest = min((record["logtimestamp"] for record in records), default=None)
+    if oldest is not None and logged.start_value is not None and oldest > logged.start_value:
+        logger.warning(
+            "logs: this poll starts at %s, after the newest record already loaded (%s): records in between "
+            "were not served; poll more often",
+            oldest,
+            logged.start_value,
+        )
     yield records

@@ -1,0 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+with
+
+status_changes as (
+    select * from {{ ref('int_order_status_changes') }}
+),
+
+changes_to_process as (
+    {{ changes_of_orders_loaded_since_last_run('status_changes') }}
+),
+
+per_order as (
+    select
+        order_id,
+        arg_max(order_status, change_sequence) as order_status,
+        max(last_updated_at) as last_updated_at,
+        min(last_updated_at) as first_updated_at,
+        count(*) as status_changes,
+        max(load_id) as last_load_id
+    from changes_to_process
+    group by order_id
+)
+
+select * from per_order

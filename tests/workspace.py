@@ -1,0 +1,51 @@
+"""A project checkout in a temporary folder's terms: its own warehouse, lake and dlt state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from ingestion import runner
+from ingestion.settings import REPO_ROOT, Settings
+
+DBT = Path(sys.executable).parent / "dbt"
+
+
+class Workspace:
+    def __init__(self, folder: Path, **environment: str) -> None:
+        self.folder = folder
+        self.environment = {
+            **{name: value for name, value in os.environ.items() if name not in ("LOG_API_URL", "ORDERS_DB_URL")},
+            "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
+            "LAKE_URL": str(folder / "lake"),
+            "PIPELINES_DIR": str(folder / "pipelines"),
+            "SANDBOX_DIR": str(folder / "sandbox"),
+            "DO_NOT_TRACK": "1",
+            **environment,
+        }
+        self.settings = Settings.from_env(self.environment, root=folder)
+
+    def ingest(self, *sources: str, full_refresh: bool = False) -> runner.Report:
+        report = runner.run(self.settings, sources or runner.SOURCES, full_refresh=full_refresh)
+        assert report.ok, report.errors
+        return report
+
+    def dbt(self, *arguments: str) -> str:
+        """Runs dbt from the repository root against this workspace's warehouse; returns its output."""
+        result = subprocess.run(
+            [str(DBT), *arguments, "--target-path", str(self.folder / "target"), "--log-path", str(self.folder)],
+            cwd=REPO_ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout[-4000:]
+        return result.stdout
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
