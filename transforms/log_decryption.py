@@ -1,0 +1,202 @@
+"""Decrypt and parse the log API's tokens, in Arrow record batches, on every core when it pays.
+
+A token is a Fernet token whose plaintext is the text of a dict: JSON, or the `str()` of a
+Python dict (single quotes, `None`, nested dicts). It is parsed with `json.loads`, else with
+`ast.literal_eval`, which evaluates literals only: never `eval`, never quote swapping.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import UTC, datetime
+from multiprocessing import get_context
+
+import pyarrow as pa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+MAX_PAYLOAD_CHARS = 1_000_000
+PARALLEL_FROM_ROWS = 50_000
+BATCH_ROWS = 10_000
+
+INPUT_COLUMNS = ("record_id", "token", "load_id")
+SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("user_id", pa.string()),
+        ("method", pa.string()),
+        ("url", pa.string()),
+        ("in_date", pa.string()),
+        ("logged_at", pa.timestamp("us")),
+        ("name", pa.string()),
+        ("detail_message", pa.string()),
+        ("detail_levelname", pa.string()),
+        ("board_id", pa.int64()),
+        ("payload", pa.string()),
+        ("load_id", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+LOGS_SCHEMA = SCHEMA.remove(SCHEMA.get_field_index("reason"))
+
+
+class MissingKeyError(RuntimeError):
+    """No key to decrypt with."""
+
+
+class BadPayloadError(ValueError):
+    """Decrypted text that is not a dict; the message is the quarantine reason."""
+
+
+def keys_from_environment(environ: dict[str, str] | None = None) -> list[str]:
+    """`FERNET_KEY` (comma-separated, newest first); the sandbox key when the sandbox API is in use."""
+    environ = os.environ if environ is None else environ
+    keys = [key.strip() for key in environ.get("FERNET_KEY", "").split(",") if key.strip()]
+    if keys:
+        return keys
+    if not environ.get("LOG_API_URL", "").strip():
+        from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
+
+        return [SANDBOX_FERNET_KEY]
+    raise MissingKeyError(
+        "FERNET_KEY is not set: set it to the key the log API encrypts with (several comma-separated, newest first)"
+    )
+
+
+def multi_fernet(keys: list[str]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as error:
+        raise MissingKeyError(f"FERNET_KEY holds a value that is not a Fernet key ({error})") from error
+
+
+def parse_payload(text: str) -> dict:
+    """The dict in `text`, whether JSON or a Python dict literal; raises `BadPayloadError`."""
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise BadPayloadError("bad_payload: too large")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as error:
+            raise BadPayloadError("bad_payload: neither JSON nor a Python dict literal") from error
+    if not isinstance(value, dict):
+        raise BadPayloadError(f"bad_payload: a {type(value).__name__}, not a dict")
+    return value
+
+
+def to_json(payload: dict) -> str:
+    """The dict as JSON; tuples become arrays, other non-JSON values are a bad payload."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise BadPayloadError("bad_payload: holds values JSON cannot represent") from error
+
+
+def decrypt_batch(batch: pa.RecordBatch, keys: list[str]) -> pa.RecordBatch:
+    """One output row per input row: typed fields and `payload`, or NULLs and a `reason`."""
+    fernet = multi_fernet(keys)
+    columns: dict[str, list] = {field.name: [] for field in SCHEMA}
+    for record_id, token, load_id in zip(*(batch.column(name).to_pylist() for name in INPUT_COLUMNS), strict=True):
+        try:
+            payload = parse_payload(fernet.decrypt(token.encode()).decode("utf-8"))
+            row = {**typed_fields(payload), "payload": to_json(payload), "reason": None}
+        except InvalidToken:
+            row = {"reason": "invalid_token"}
+        except UnicodeDecodeError:
+            row = {"reason": "bad_payload: not UTF-8 text"}
+        except BadPayloadError as error:
+            row = {"reason": str(error)}
+        row.update(record_id=record_id, load_id=load_id)
+        for name, values in columns.items():
+            values.append(row.get(name))
+    return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
+
+
+def typed_fields(payload: dict) -> dict:
+    detail = payload.get("detail")
+    detail = detail if isinstance(detail, dict) else {}
+    in_date = payload.get("inDate")
+    return {
+        "user_id": _text(payload.get("user_id")),
+        "method": _text(payload.get("method")),
+        "url": _text(payload.get("url")),
+        "in_date": _text(in_date),
+        "logged_at": _utc_timestamp(in_date),
+        "name": _text(payload.get("name")),
+        "detail_message": _text(detail.get("message")),
+        "detail_levelname": _text(detail.get("levelname")),
+        "board_id": _integer(payload.get("board_id")),
+    }
+
+
+def decrypt_batches(
+    batches: Iterable[pa.RecordBatch], keys: list[str], rows: int, workers: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Decrypts a stream of batches in order; with many rows, on `workers` processes (default: all cores).
+
+    At most two batches per worker are in flight, so memory stays bounded however many rows come.
+    """
+    multi_fernet(keys)  # a malformed key fails here, once, not in every worker
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or rows < PARALLEL_FROM_ROWS:
+        yield from (decrypt_batch(batch, keys) for batch in batches)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        in_flight: deque[Future] = deque()
+        for batch in batches:
+            in_flight.append(pool.submit(decrypt_batch, batch, keys))
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def first_decrypted(batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """The rows that decrypted, the first per `record_id` (the API re-sends records), without `reason`."""
+    seen: set[str] = set()
+
+    def keep(batch: pa.RecordBatch) -> pa.RecordBatch:
+        mask = []
+        for record_id, reason in zip(batch.column("record_id").to_pylist(), batch.column("reason").to_pylist()):
+            mask.append(reason is None and record_id not in seen)
+            if mask[-1]:
+                seen.add(record_id)
+        return batch.filter(pa.array(mask, type=pa.bool_())).drop_columns(["reason"])
+
+    return pa.RecordBatchReader.from_batches(LOGS_SCHEMA, (keep(batch) for batch in batches))
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _integer(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 19:
+        return int(value)
+    return None
+
+
+def _utc_timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
