@@ -9,7 +9,7 @@ ENV_FILE := $(wildcard .env)
 RUN := set -a; [ -z "$(ENV_FILE)" ] || . ./$(ENV_FILE); set +a; export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false;
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build sql test lint docs bench schedule lock clean
+.PHONY: help setup all ingest build report sql test lint docs bench schedule lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ all: setup ## set up, ingest both sources, dbt build, and print a summary
 	$(MAKE) --no-print-directory ingest
 	$(MAKE) --no-print-directory build
 	@$(RUN) $(BIN)/python -m ingestion summary
+	@$(RUN) $(BIN)/python -m ingestion report
+
+report: setup ## print the log compression report (after dbt build)
+	@$(RUN) $(BIN)/python -m ingestion report
 
 ingest: setup ## extract and load both sources (ARGS="--source orders --full-refresh")
 	@$(RUN) $(BIN)/python -m ingestion run $(ARGS)

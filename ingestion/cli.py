@@ -74,6 +74,13 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from ingestion.warehouse import compression_report
+
+    print(compression_report(Settings.from_env()))
+    return 0
+
+
 def _sql(args: argparse.Namespace) -> int:
     from ingestion.warehouse import open_shell
 
@@ -125,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
 
     commands.add_parser("summary", help="row counts of the warehouse tables").set_defaults(handler=_summary)
+    commands.add_parser("report", help="the log compression report").set_defaults(handler=_report)
     commands.add_parser("sql", help="an interactive DuckDB shell on the warehouse").set_defaults(handler=_sql)
 
     setup = commands.add_parser("setup-extensions", help="install DuckDB's httpfs and mysql extensions offline")

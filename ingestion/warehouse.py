@@ -41,6 +41,21 @@ def summary(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def compression_report(settings: Settings) -> str:
+    if not settings.warehouse_path.exists():
+        return f"no warehouse at {settings.warehouse_path} yet: run `make all`"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        try:
+            rows = connection.execute(
+                "select stage, records, bytes, ratio_to_raw_json from log_compression_report order by position"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return "no log_compression_report yet: run `dbt build` (or `make all`)"
+    lines = [f"Log compression, measured on the {rows[0][1]:,} most recent records:" if rows else "No log records yet."]
+    lines += [f"  {stage:<50} {size:>12,} B  {ratio:>7.1%} of raw JSON" for stage, _, size, ratio in rows]
+    return "\n".join(lines)
+
+
 def open_shell(settings: Settings) -> int:
     """Replaces this process with the DuckDB CLI; read-only if another process is writing."""
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")

@@ -37,3 +37,35 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 
 {% endtest %}
+
+
+{# Fails for every row that differs between `model`, restored with `restore_logs`, and `original`, both ways. #}
+{% test restores_to(model, original) %}
+
+with
+
+restored as (
+    {{ restore_logs(model) }}
+),
+
+missing_from_restored as (
+    select 'missing from the restored rows' as problem, * from (
+        select * from {{ original }}
+        except all
+        select * from restored
+    )
+),
+
+not_in_original as (
+    select 'not in the original' as problem, * from (
+        select * from restored
+        except all
+        select * from {{ original }}
+    )
+)
+
+select * from missing_from_restored
+union all
+select * from not_in_original
+
+{% endtest %}

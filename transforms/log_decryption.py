@@ -165,7 +165,9 @@ def first_decrypted(batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
 
     def keep(batch: pa.RecordBatch) -> pa.RecordBatch:
         mask = []
-        for record_id, reason in zip(batch.column("record_id").to_pylist(), batch.column("reason").to_pylist()):
+        for record_id, reason in zip(
+            batch.column("record_id").to_pylist(), batch.column("reason").to_pylist(), strict=True
+        ):
             mask.append(reason is None and record_id not in seen)
             if mask[-1]:
                 seen.add(record_id)

@@ -1,0 +1,70 @@
+{#
+    Lossless codecs for log fields, created as DuckDB macros in the warehouse on every dbt run
+    (so `make sql` can use them too). A value the short form cannot represent is kept whole
+    behind a `~`, which no short form starts with:
+
+    - user_id: 64 lower-case hex chars -> 44 chars, the b64uuid (url-safe base64, no padding)
+      of each 32-hex half, first half first.
+    - method: GET=1, POST=2, PUT=3, PATCH=4, DELETE=5; any other text goes to `method_other`.
+    - in_date: `20YY-MM-DDTHH:MM:SS.mmmZ` -> 15 digits `YYMMDDHHMMSSmmm`.
+#}
+{% macro create_log_codecs() %}
+create or replace macro main.b64url_encode(bytes) as
+    replace(replace(rtrim(to_base64(bytes), '='), '+', '-'), '/', '_');
+create or replace macro main.b64url_decode(text) as
+    from_base64(replace(replace(text, '-', '+'), '_', '/') || repeat('=', (4 - length(text) % 4) % 4));
+create or replace macro main.compress_user_id(user_id) as
+    case
+        when user_id is null then null
+        when regexp_full_match(user_id, '[0-9a-f]{64}')
+            then b64url_encode(unhex(substr(user_id, 1, 32))) || b64url_encode(unhex(substr(user_id, 33, 32)))
+        else '~' || user_id
+    end;
+create or replace macro main.restore_user_id(code) as
+    case
+        when code is null then null
+        when starts_with(code, '~') then substr(code, 2)
+        else lower(hex(b64url_decode(substr(code, 1, 22)))) || lower(hex(b64url_decode(substr(code, 23, 22))))
+    end;
+create or replace macro main.compress_method(method) as
+    case method when 'GET' then 1 when 'POST' then 2 when 'PUT' then 3 when 'PATCH' then 4 when 'DELETE' then 5 end::utinyint;
+create or replace macro main.method_other(method) as
+    case when compress_method(method) is null then method end;
+create or replace macro main.restore_method(code, other) as
+    coalesce(case code when 1 then 'GET' when 2 then 'POST' when 3 then 'PUT' when 4 then 'PATCH' when 5 then 'DELETE' end, other);
+create or replace macro main.compress_in_date(in_date) as
+    case
+        when in_date is null then null
+        when regexp_full_match(in_date, '20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z')
+            then substr(in_date, 3, 2) || substr(in_date, 6, 2) || substr(in_date, 9, 2)
+                || substr(in_date, 12, 2) || substr(in_date, 15, 2) || substr(in_date, 18, 2) || substr(in_date, 21, 3)
+        else '~' || in_date
+    end;
+create or replace macro main.restore_in_date(code) as
+    case
+        when code is null then null
+        when starts_with(code, '~') then substr(code, 2)
+        else '20' || substr(code, 1, 2) || '-' || substr(code, 3, 2) || '-' || substr(code, 5, 2)
+            || 'T' || substr(code, 7, 2) || ':' || substr(code, 9, 2) || ':' || substr(code, 11, 2)
+            || '.' || substr(code, 13, 3) || 'Z'
+    end;
+{% endmacro %}
+
+
+{# The rows of `logs` that `relation` (shaped like `logs_compressed`) encodes, in `logs`' column order. #}
+{% macro restore_logs(relation) %}
+    select
+        record_id,
+        restore_user_id(user_id) as user_id,
+        restore_method(method, method_other) as method,
+        url,
+        restore_in_date(in_date) as in_date,
+        logged_at,
+        name,
+        detail_message,
+        detail_levelname,
+        board_id,
+        payload,
+        load_id
+    from {{ relation }}
+{% endmacro %}
