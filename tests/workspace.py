@@ -34,7 +34,7 @@ class Workspace:
         assert report.ok, report.errors
         return report
 
-    def dbt(self, *arguments: str) -> str:
+    def dbt(self, *arguments: str, succeeds: bool = True) -> str:
         """Runs dbt from the repository root against this workspace's warehouse; returns its output."""
         result = subprocess.run(
             [str(DBT), *arguments, "--target-path", str(self.folder / "target"), "--log-path", str(self.folder)],
@@ -43,7 +43,7 @@ class Workspace:
             capture_output=True,
             text=True,
         )
-        assert result.returncode == 0, result.stdout[-4000:]
+        assert (result.returncode == 0) == succeeds, result.stdout[-4000:]
         return result.stdout
 
     def query(self, sql: str) -> list[tuple]:
