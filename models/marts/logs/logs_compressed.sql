@@ -1,0 +1,37 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='record_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+with
+
+logs as (
+    select * from {{ ref('logs') }} as decrypted
+    {% if is_incremental() %}
+        where decrypted.record_id not in (select compressed.record_id from {{ this }} as compressed)  -- noqa: RF03
+    {% endif %}
+),
+
+compressed as (
+    select
+        record_id,
+        url,
+        logged_at,
+        name,
+        detail_message,
+        detail_levelname,
+        board_id,
+        payload,
+        load_id,
+        compress_user_id(user_id) as user_id,
+        -- `method` is the column's name in the contract (DESIGN.md), keyword or not.
+        compress_method(method) as method,  -- noqa: RF04
+        method_other(method) as method_other,
+        compress_in_date(in_date) as in_date
+    from logs
+)
+
+select * from compressed

@@ -1,0 +1,32 @@
+"""`logs_quarantine`: one row per record that is not in `logs`, with the reason its token failed."""
+
+import pyarrow as pa
+
+from transforms import log_decryption as decryption
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    keys = decryption.keys_from_environment()
+    tokens = dbt.ref("stg_log_api__logs").sql_query()
+    decrypted = dbt.ref("logs").sql_query()
+    failed = session.sql(
+        f"""
+        select record_id, token, load_id
+        from ({tokens}) as tokens
+        where record_id not in (select record_id from ({decrypted}) as decrypted)
+        qualify row_number() over (partition by record_id order by load_id) = 1
+        """
+    ).arrow()
+    if isinstance(failed, pa.RecordBatchReader):
+        failed = failed.read_all()
+    results = decryption.decrypt_batches(failed.to_batches(decryption.BATCH_ROWS), keys, failed.num_rows)
+    reasons = [reason or "decrypts now: run the logs model" for batch in results for reason in batch["reason"].to_pylist()]
+    return pa.table(
+        {
+            "record_id": failed["record_id"],
+            "data": failed["token"],
+            "reason": pa.array(reasons, type=pa.string()),
+            "_dlt_load_id": failed["load_id"],
+        }
+    )
