@@ -45,9 +45,9 @@ test: setup ## the whole test suite (starts the servers it needs)
 	@$(RUN) $(BIN)/python -m pytest
 
 lint: setup ## ruff (check + format) and sqlfluff
-	$(BIN)/ruff check ingestion tests
-	$(BIN)/ruff format --check ingestion tests
-	@$(RUN) $(BIN)/sqlfluff lint models macros
+	$(BIN)/ruff check ingestion transforms models tests bench
+	$(BIN)/ruff format --check ingestion transforms models tests bench
+	@$(RUN) $(BIN)/sqlfluff lint models macros analyses data_tests
 
 docs: setup ## build the dbt docs site into target/
 	@$(RUN) $(BIN)/dbt docs generate

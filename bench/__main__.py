@@ -73,7 +73,7 @@ def main() -> None:
     baseline = results[0]["rows_per_second"]
     for result in results:
         result["ratio_to_baseline"] = round(result["rows_per_second"] / baseline, 3)
-    print(f"\n{'variant':<52} {'rows/s':>10} {'× baseline':>11}")
+    print(f"\n{'variant':<52} {'rows/s':>10} {'x baseline':>11}")
     for result in results:
         print(f"{result['variant']:<52} {result['rows_per_second']:>10,} {result['ratio_to_baseline']:>11.2f}")
     RESULTS.mkdir(exist_ok=True)

@@ -22,7 +22,10 @@ def model(dbt, session):
     sizes = compression_report.json_stages(rows)
     with tempfile.TemporaryDirectory() as folder:
         for stage, relation in (
-            ("Parquet (zstd) of logs", f"select * from ({logs}) as logs where record_id in (select record_id from ({sample}) as sample)"),
+            (
+                "Parquet (zstd) of logs",
+                f"select * from ({logs}) as logs where record_id in (select record_id from ({sample}) as sample)",
+            ),
             ("Parquet (zstd) of logs_compressed", sample),
         ):
             path = os.path.join(folder, "stage.parquet")

@@ -21,7 +21,9 @@ def model(dbt, session):
     if isinstance(failed, pa.RecordBatchReader):
         failed = failed.read_all()
     results = decryption.decrypt_batches(failed.to_batches(decryption.BATCH_ROWS), keys, failed.num_rows)
-    reasons = [reason or "decrypts now: run the logs model" for batch in results for reason in batch["reason"].to_pylist()]
+    reasons = [
+        reason or "decrypts now: run the logs model" for batch in results for reason in batch["reason"].to_pylist()
+    ]
     return pa.table(
         {
             "record_id": failed["record_id"],

@@ -1,0 +1,246 @@
+"""Partitioned exports of warehouse tables to the lake: incremental, and atomic per partition.
+
+Each partition is one Parquet file, `exports/<name>/<key>=<value>/…/part_0.parquet`. A run
+fingerprints every partition, rewrites only those whose rows changed since the manifest of the
+previous run (and deletes those that emptied), and publishes each one by an atomic replace: a
+rename on a local disk, a single PUT on S3. Readers see the old or the new partition, never a
+mix; a run cut off mid-way leaves every partition whole, and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import fsspec
+import pyarrow as pa
+
+from ingestion.settings import Settings
+
+PART_FILE = "part_0.parquet"
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("partition", pa.string()),
+        ("rows", pa.int64()),
+        ("fingerprint", pa.string()),
+        ("exported_at", pa.timestamp("us")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake's root as an fsspec filesystem: a local folder or an S3 prefix."""
+
+    filesystem: fsspec.AbstractFileSystem
+    root: str
+    is_local: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        if not settings.lake_is_s3:
+            return cls(fsspec.filesystem("file"), settings.lake_url, is_local=True)
+        aws = settings.aws
+        filesystem = fsspec.filesystem(
+            "s3",
+            key=aws.get("AWS_ACCESS_KEY_ID"),
+            secret=aws.get("AWS_SECRET_ACCESS_KEY"),
+            token=aws.get("AWS_SESSION_TOKEN"),
+            client_kwargs={"endpoint_url": aws.get("AWS_ENDPOINT_URL"), "region_name": aws.get("AWS_REGION")},
+            config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 3, "mode": "standard"}},
+            skip_instance_cache=True,
+        )
+        return cls(filesystem, settings.lake_url.removeprefix("s3://"), is_local=False)
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def publish(self, local_file: Path, *parts: str) -> None:
+        """Puts `local_file` at `parts`, replacing what was there in one atomic step."""
+        target = self.path(*parts)
+        if self.is_local:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(local_file, target)
+        else:
+            self.filesystem.put_file(str(local_file), target)
+
+    def partitions_present(self, *parts: str) -> set[str]:
+        """The partition folders under `parts` that hold a file (one listing, however many partitions)."""
+        folder = self.path(*parts).rstrip("/")
+        if not self.filesystem.exists(folder):
+            return set()
+        return {file.rsplit("/", 1)[0].removeprefix(folder).strip("/") for file in self.filesystem.find(folder)}
+
+    def remove_partition(self, *parts: str) -> None:
+        folder = self.path(*parts)
+        for file in self.filesystem.find(folder):
+            self.filesystem.rm_file(file)
+        if self.is_local:
+            _remove_empty_folders(Path(folder), stop=Path(self.root))
+
+    def remove_others(self, keep: str, *parts: str) -> None:
+        """Deletes files in the partition folder other than `keep` (left by an older layout)."""
+        folder = self.path(*parts)
+        for file in self.filesystem.find(folder):
+            if file.rstrip("/").split("/")[-1] != keep:
+                self.filesystem.rm_file(file)
+
+    def staging_folder(self, name: str) -> Path:
+        """Where a run writes before publishing: on the lake's own disk, so that a rename is atomic.
+
+        What a run cut off mid-way left there is cleared first (runs of one export never overlap:
+        dbt holds the warehouse's lock).
+        """
+        if not self.is_local:
+            return Path(tempfile.mkdtemp(prefix=f"lake-export-{name}-"))
+        parent = Path(self.root) / "exports" / "_staging" / name
+        shutil.rmtree(parent, ignore_errors=True)
+        folder = parent / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        return folder
+
+    def clear_staging(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if self.is_local:
+            _remove_empty_folders(folder.parent, stop=Path(self.root) / "exports")
+
+
+@dataclass(frozen=True)
+class Export:
+    """A table to export: the SQL of its rows and the SQL expression (text) of each partition key.
+
+    By default each partition is a Hive-style folder (`dt=…/hour=…`) holding one Parquet file.
+    With `json_file_name` set (an aggregate SQL expression), each partition is a plain folder
+    (`23/03/16/07`) holding one gzipped JSON array named by that expression: the seed layout.
+    """
+
+    name: str
+    rows_sql: str
+    partition_by: Mapping[str, str]
+    json_file_name: str | None = None
+
+
+def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """partition -> fingerprint, as the last successful run left them (empty on the first run)."""
+    try:
+        return dict(session.sql(f"select partition, fingerprint from {relation}").fetchall())
+    except duckdb.CatalogException:
+        return {}
+
+
+def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previous: Mapping[str, str]) -> pa.Table:
+    """Brings `exports/<name>/` in line with `table`; returns the new manifest."""
+    keyed = _keyed_rows_sql(table)
+    current = {
+        partition: (rows, fingerprint)
+        for partition, rows, fingerprint in session.sql(
+            f"""
+            select {_partition_path_sql(table)} as partition, count(*), {_fingerprint_sql()}
+            from ({keyed}) as keyed_rows
+            group by all
+            """
+        ).fetchall()
+    }
+    present = lake.partitions_present("exports", table.name)
+    changed = sorted(
+        partition
+        for partition, (_, fingerprint) in current.items()
+        if previous.get(partition) != fingerprint or partition not in present
+    )
+    if changed and table.json_file_name:
+        _write_json_files(session, lake, table, keyed, changed)
+    elif changed:
+        _write_parquet_partitions(session, lake, table, keyed, changed)
+    for partition in sorted(set(previous) - set(current)):
+        lake.remove_partition("exports", table.name, partition)
+    exported_at = datetime.now(UTC).replace(tzinfo=None)
+    return pa.Table.from_pylist(
+        [
+            {"partition": partition, "rows": rows, "fingerprint": fingerprint, "exported_at": exported_at}
+            for partition, (rows, fingerprint) in sorted(current.items())
+        ],
+        schema=MANIFEST_SCHEMA,
+    )
+
+
+def _write_parquet_partitions(
+    session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, keyed: str, changed: list[str]
+) -> None:
+    staging = lake.staging_folder(table.name)
+    try:
+        session.execute(
+            f"""
+            copy ({_rows_of(table, keyed, changed)}) to {_quote(str(staging))} (
+                format parquet, compression zstd, partition_by ({", ".join(table.partition_by)}),
+                filename_pattern 'part_{{i}}'
+            )
+            """
+        )
+        for partition in changed:
+            lake.publish(staging / partition / PART_FILE, "exports", table.name, partition, PART_FILE)
+            lake.remove_others(PART_FILE, "exports", table.name, partition)
+    finally:
+        lake.clear_staging(staging)
+
+
+def _write_json_files(
+    session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, keyed: str, changed: list[str]
+) -> None:
+    staging = lake.staging_folder(table.name)
+    try:
+        for partition in changed:
+            rows = _rows_of(table, keyed, [partition])
+            name = session.sql(f"select {table.json_file_name} from ({rows}) as partition_rows").fetchone()[0]
+            file = staging / f"{name}.json.gz"
+            columns = ", ".join(f"{key}" for key in table.partition_by)
+            session.execute(
+                f"copy (select * exclude ({columns}) from ({rows}) as partition_rows) to {_quote(str(file))} "
+                "(format json, array true, compression gzip)"
+            )
+            lake.publish(file, "exports", table.name, partition, file.name)
+            lake.remove_others(file.name, "exports", table.name, partition)
+    finally:
+        lake.clear_staging(staging)
+
+
+def _rows_of(table: Export, keyed: str, partitions: list[str]) -> str:
+    wanted = ", ".join(_quote(partition) for partition in partitions)
+    return f"select * from ({keyed}) as keyed_rows where {_partition_path_sql(table)} in ({wanted})"
+
+
+def _keyed_rows_sql(table: Export) -> str:
+    keys = ", ".join(f"{expression} as {key}" for key, expression in table.partition_by.items())
+    return f"select *, {keys} from ({table.rows_sql}) as source_rows"
+
+
+def _partition_path_sql(table: Export) -> str:
+    """A row's folder: where DuckDB's PARTITION_BY writes it (`dt=2023-03-16/hour=07`), or the seed's `23/03/16/07`."""
+    if table.json_file_name:
+        parts = [f"coalesce(cast({key} as varchar), 'unknown')" for key in table.partition_by]
+    else:
+        parts = [
+            f"'{key}=' || coalesce(cast({key} as varchar), '__HIVE_DEFAULT_PARTITION__')" for key in table.partition_by
+        ]
+    return " || '/' || ".join(parts)
+
+
+def _fingerprint_sql() -> str:
+    """Order-independent fingerprint of a partition's rows: changes when any row does."""
+    return "count(*) || ':' || bit_xor(hash(keyed_rows)) || ':' || sum(hash(keyed_rows)::hugeint)"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _remove_empty_folders(folder: Path, stop: Path) -> None:
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
