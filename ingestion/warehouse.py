@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -57,18 +58,28 @@ def compression_report(settings: Settings) -> str:
 
 
 def open_shell(settings: Settings) -> int:
-    """Replaces this process with the DuckDB CLI; read-only if another process is writing."""
+    """Replaces this process with the DuckDB CLI on the warehouse.
+
+    DuckDB lets no other process open a file that one process is writing, even read-only; so
+    while a run holds the warehouse, the shell opens a read-only snapshot of its last checkpoint.
+    """
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
     if cli is None:
         print("error: the duckdb CLI is missing: run `make setup`", file=sys.stderr)
         return 1
-    path = str(settings.warehouse_path)
-    arguments = [cli, path]
+    path = settings.warehouse_path
+    arguments = [cli, str(path)]
     if _locked(path):
-        arguments.insert(1, "-readonly")
-        print("note: another process is writing the warehouse; opening it read-only", file=sys.stderr)
-    if settings.warehouse_path.exists():
-        with duckdb.connect(path, read_only=True) as connection:
+        snapshot = Path(tempfile.mkdtemp(prefix="warehouse-snapshot-")) / path.name
+        shutil.copyfile(path, snapshot)
+        arguments = [cli, "-readonly", str(snapshot)]
+        print(
+            "note: another process (make ingest, dbt) is writing the warehouse; this shell reads a snapshot of "
+            "its last checkpoint",
+            file=sys.stderr,
+        )
+    if path.exists():
+        with duckdb.connect(arguments[-1], read_only=True) as connection:
             names = ", ".join(
                 f"{schema}.{name}" if schema != "main" else name for schema, name, _ in tables(connection)
             )
@@ -77,11 +88,11 @@ def open_shell(settings: Settings) -> int:
     return 0
 
 
-def _locked(path: str) -> bool:
-    if not Path(path).exists():
+def _locked(path: Path) -> bool:
+    if not path.exists():
         return False
     try:
-        duckdb.connect(path).close()
+        duckdb.connect(str(path), read_only=True).close()
     except duckdb.IOException:
         return True
     return False

@@ -123,6 +123,8 @@ def test_incremental_runs_equal_a_full_refresh(tmp_path, api):
         query = f"select * from {model} order by record_id"
         assert workspace.query(query) == refreshed.query(query), model
     assert workspace.query("select count(*) from logs_compressed") == [(166 - 6,)]
+    leftovers = "select table_name from information_schema.tables where table_name like '%dbt_tmp%'"
+    assert workspace.query(leftovers) == []
 
 
 def test_a_real_api_without_fernet_key_fails_the_run_naming_the_variable(tmp_path, api):

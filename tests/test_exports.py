@@ -1,0 +1,309 @@
+"""Exports to the lake: exact contents, only changed partitions rewritten, never a half-written one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from ingestion.sandbox import log_api as sandbox_api
+from ingestion.sandbox import orders_db as shop
+from ingestion.settings import REPO_ROOT, Settings
+from tests.readers import s3_client
+from tests.workspace import Workspace
+
+LOGS_GLOB = "exports/logs/**/*.parquet"
+ORDERS_GLOB = "exports/orders/**/*.parquet"
+
+
+@pytest.fixture
+def sources(tmp_path):
+    """The sandbox API (moved on by the test) and the book's five orders in SQLite."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.orders_table().create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            shop.orders_table().insert(),
+            [{"OrderId": order, "OrderStatus": status, "LastUpdated": at} for order, status, at in shop.BOOK_ROWS],
+        )
+    sandbox = sandbox_api.LogApiSandbox(seed=3)
+    with sandbox_api.serving(sandbox) as url:
+        yield (
+            sandbox,
+            {"LOG_API_URL": url, "FERNET_KEY": sandbox_api.SANDBOX_FERNET_KEY, "ORDERS_DB_URL": str(engine.url)},
+            engine,
+        )
+    engine.dispose()
+
+
+def hours_apart_polls(workspace: Workspace, sandbox, hours: int) -> None:
+    for _ in range(hours):
+        workspace.ingest()
+        sandbox.advance(timedelta(hours=1))
+
+
+def differences(connection: duckdb.DuckDBPyConnection, exported: str, table: str, partition_keys: str) -> list:
+    """Rows in one and not the other, both ways (an empty list means equal, duplicates included)."""
+    return connection.execute(
+        f"""
+        (select * exclude ({partition_keys}) from {exported} except all select * from {table})
+        union all
+        (select * from {table} except all select * exclude ({partition_keys}) from {exported})
+        """
+    ).fetchall()
+
+
+def local_exports_match(workspace: Workspace) -> None:
+    lake = workspace.settings.lake_url
+    with duckdb.connect(str(workspace.settings.warehouse_path), read_only=True) as connection:
+        logs = f"read_parquet('{lake}/{LOGS_GLOB}', hive_partitioning = true)"
+        orders = f"read_parquet('{lake}/{ORDERS_GLOB}', hive_partitioning = true)"
+        assert differences(connection, logs, "logs_compressed", "dt, hour") == []
+        assert differences(connection, orders, "orders", "dt") == []
+        misplaced = connection.execute(
+            f"""
+            select count(*) from {logs}
+            where dt <> cast(logged_at as date) or cast(hour as integer) <> extract(hour from logged_at)
+            """
+        ).fetchone()[0]
+        assert misplaced == 0
+        assert (
+            connection.execute(f"select count(*) from {orders} where dt <> cast(last_updated_at as date)").fetchone()[0]
+            == 0
+        )
+
+
+def file_stamps(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(path.relative_to(root)): (path.stat().st_mtime_ns, path.stat().st_ino) for path in root.rglob("*.*")}
+
+
+def test_the_exports_hold_exactly_the_rows_of_their_tables_in_hive_partitions(tmp_path, sources):
+    sandbox, environment, _ = sources
+    workspace = Workspace(tmp_path / "project", **environment)
+    hours_apart_polls(workspace, sandbox, hours=3)
+
+    workspace.dbt("build")
+
+    local_exports_match(workspace)
+    exports = Path(workspace.settings.lake_url) / "exports"
+    assert sorted(path.relative_to(exports).as_posix() for path in (exports / "orders").rglob("*.parquet")) == [
+        "orders/dt=2020-06-09/part_0.parquet",
+        "orders/dt=2020-07-11/part_0.parquet",
+        "orders/dt=2020-07-12/part_0.parquet",
+    ]
+    assert len(list((exports / "logs").glob("dt=*/hour=*/part_0.parquet"))) == 3
+    assert not (exports / "_staging").exists()
+
+
+def test_a_rerun_without_changes_rewrites_nothing(tmp_path, sources):
+    sandbox, environment, _ = sources
+    workspace = Workspace(tmp_path / "project", **environment)
+    hours_apart_polls(workspace, sandbox, hours=2)
+    workspace.dbt("build")
+    exports = Path(workspace.settings.lake_url) / "exports"
+    before = file_stamps(exports)
+
+    workspace.dbt("build")
+
+    assert file_stamps(exports) == before
+
+
+def test_a_change_rewrites_only_the_partitions_whose_rows_changed(tmp_path, sources):
+    sandbox, environment, engine = sources
+    workspace = Workspace(tmp_path / "project", **environment)
+    hours_apart_polls(workspace, sandbox, hours=3)
+    workspace.dbt("build")
+    exports = Path(workspace.settings.lake_url) / "exports"
+    before = file_stamps(exports)
+
+    sandbox.advance(timedelta(minutes=-59))  # back into the last polled hour: new records there only
+    # Order 1 moves from 2020-06-09 to 2020-07-12: its old partition empties, 2020-07-11 is untouched.
+    with engine.begin() as connection:
+        connection.execute(
+            shop.orders_table().insert(),
+            [{"OrderId": 1, "OrderStatus": "Delivered", "LastUpdated": datetime(2020, 7, 12, 15, 0)}],
+        )
+    workspace.ingest()
+    workspace.dbt("build")
+
+    after = file_stamps(exports)
+    changed = {name for name in before.keys() & after.keys() if before[name] != after[name]}
+    newest_hour = max(name for name in before if name.startswith("logs/"))
+    assert changed == {newest_hour, "orders/dt=2020-07-12/part_0.parquet"}
+    assert set(before) - set(after) == {"orders/dt=2020-06-09/part_0.parquet"}
+    assert set(after) - set(before) == set()
+    assert not (exports / "orders" / "dt=2020-06-09").exists()
+    local_exports_match(workspace)
+
+
+INTERRUPTED_EXPORT = textwrap.dedent(
+    """
+    import os, sys
+    import duckdb
+    from ingestion.settings import Settings
+    from transforms import lake_export
+
+    published = 0
+    publish = lake_export.Lake.publish
+
+    def publish_then_die(self, *args):
+        global published
+        publish(self, *args)
+        published += 1
+        if published == 2:
+            os._exit(9)  # the process dies here, as under SIGKILL: no clean-up runs
+
+    lake_export.Lake.publish = publish_then_die
+    connection = duckdb.connect(sys.argv[1])
+    table = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": sys.argv[2]}))
+    lake_export.export(connection, lake, table, dict(connection.sql("select * from manifest").fetchall()))
+    """
+)
+
+
+def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_finishes(tmp_path):
+    database, lake_url = tmp_path / "facts.duckdb", tmp_path / "lake"
+    lake = lake_export_lake(lake_url)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "create table facts as select range as id, range % 5 as part_key, 'v1' as version from range(500)"
+        )
+        first = lake_export_run(connection, lake, {})
+        connection.execute("create table manifest as select partition, fingerprint from first")
+        connection.execute("update facts set version = 'v2'")
+
+    killed = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_EXPORT, str(database), str(lake_url)], cwd=REPO_ROOT, capture_output=True
+    )
+
+    assert killed.returncode == 9, killed.stderr
+    exported = f"read_parquet('{lake_url}/exports/facts/**/*.parquet', hive_partitioning = true)"
+    with duckdb.connect() as reader:
+        versions = reader.execute(
+            f"select part, list_distinct(list(version)), count(*), count(distinct id) from {exported} group by part"
+        ).fetchall()
+    assert len(versions) == 5
+    assert sorted(len(parts) for _, parts, _, _ in versions) == [1] * 5, "a partition mixes old and new rows"
+    assert sorted(parts[0] for _, parts, _, _ in versions) == ["v1", "v1", "v1", "v2", "v2"]
+    assert all(rows == distinct == 100 for _, _, rows, distinct in versions)
+
+    with duckdb.connect(str(database)) as connection:
+        lake_export_run(connection, lake, dict(connection.sql("select * from manifest").fetchall()))
+        assert connection.execute(
+            f"select count(*) filter (where version = 'v2'), count(distinct id) from {exported}"
+        ).fetchone() == (500, 500)
+    assert not (lake_url / "exports" / "_staging" / "facts").exists()
+
+
+def lake_export_lake(lake_url: Path):
+    from transforms import lake_export
+
+    return lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
+
+
+def lake_export_run(connection: duckdb.DuckDBPyConnection, lake, previous: dict):
+    from transforms import lake_export
+
+    table = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
+    return lake_export.export(connection, lake, table, previous)
+
+
+def test_exports_land_in_s3_readable_with_duckdb_and_untouched_by_a_rerun(tmp_path, sources, s3_lake):
+    sandbox, environment, _ = sources
+    workspace = Workspace(tmp_path / "project", **environment, **s3_lake)
+    hours_apart_polls(workspace, sandbox, hours=2)
+    workspace.dbt("build")
+
+    bucket, prefix = s3_lake["LAKE_URL"].removeprefix("s3://").split("/", 1)
+    client = s3_client(s3_lake)
+
+    def objects() -> dict[str, tuple]:
+        listing = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/exports/")
+        return {item["Key"]: (item["ETag"], item["LastModified"]) for item in listing.get("Contents", [])}
+
+    before = objects()
+    assert len([key for key in before if key.startswith(f"{prefix}/exports/logs/dt=")]) == 2
+    assert len([key for key in before if key.startswith(f"{prefix}/exports/orders/dt=")]) == 3
+    for key in before:
+        grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+        assert [grant["Permission"] for grant in grants] == ["FULL_CONTROL"], "objects stay private"
+
+    with duckdb.connect(str(workspace.settings.warehouse_path), read_only=True) as connection:
+        endpoint = s3_lake["AWS_ENDPOINT_URL"].removeprefix("http://")
+        connection.execute(
+            f"""
+            create secret lake (type s3, key_id 'testing', secret 'testing', region 'us-east-1',
+                endpoint '{endpoint}', url_style 'path', use_ssl false)
+            """
+        )
+        exported = f"read_parquet('{s3_lake['LAKE_URL']}/{LOGS_GLOB}', hive_partitioning = true)"
+        assert differences(connection, exported, "logs_compressed", "dt, hour") == []
+        exported = f"read_parquet('{s3_lake['LAKE_URL']}/{ORDERS_GLOB}', hive_partitioning = true)"
+        assert differences(connection, exported, "orders", "dt") == []
+
+    workspace.dbt("build")
+    assert objects() == before
+
+
+def test_the_seed_json_layout_is_written_when_asked_for(tmp_path, sources):
+    sandbox, environment, _ = sources
+    workspace = Workspace(tmp_path / "project", **environment)
+    hours_apart_polls(workspace, sandbox, hours=2)
+
+    workspace.dbt("build", "--vars", "export_logs_json: true")
+
+    files = sorted((Path(workspace.settings.lake_url) / "exports" / "logs_json").rglob("*.json.gz"))
+    assert len(files) == 2
+    assert all(len(file.name) == len("mmssmmm.json.gz") for file in files)
+    assert files[0].parent.relative_to(files[0].parents[4]).as_posix() == "23/03/16/07"
+    with duckdb.connect(str(workspace.settings.warehouse_path), read_only=True) as connection:
+        glob = f"{workspace.settings.lake_url}/exports/logs_json/**/*.json.gz"
+        exported = connection.execute(f"select count(*), count(distinct record_id) from read_json('{glob}')").fetchone()
+        assert exported == connection.execute("select count(*), count(*) from logs_compressed").fetchone()
+
+
+def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
+    workspace = Workspace(tmp_path)
+    for _ in range(2):
+        workspace.ingest()
+    workspace.dbt("build")
+
+    workspace.dbt("compile", "--select", "path:analyses")
+
+    compiled = sorted((tmp_path / "target" / "compiled" / "elt_warehouse" / "analyses").glob("*.sql"))
+    assert len(compiled) == len(list((REPO_ROOT / "analyses").glob("*.sql"))) >= 7
+    for analysis in compiled:
+        assert workspace.query(analysis.read_text()), f"{analysis.name} answered nothing"
+
+
+def test_make_sql_opens_the_warehouse_and_a_snapshot_while_a_run_holds_it(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+
+    def shell(query: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "ingestion", "sql"],
+            cwd=REPO_ROOT,
+            env=workspace.environment,
+            input=query,
+            capture_output=True,
+            text=True,
+        )
+
+    free = shell("select count(*) as orders from raw.orders;")
+    assert free.returncode == 0, free.stderr
+    assert "tables: raw.orders" in free.stderr
+    rows = workspace.query("select count(*) from raw.orders")[0][0]
+    assert str(rows) in free.stdout
+
+    with duckdb.connect(str(workspace.settings.warehouse_path)):
+        held = shell("select count(*) as orders from raw.orders;")
+    assert held.returncode == 0, held.stderr
+    assert "snapshot" in held.stderr and str(rows) in held.stdout
