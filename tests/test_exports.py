@@ -16,6 +16,7 @@ from ingestion.sandbox import log_api as sandbox_api
 from ingestion.sandbox import orders_db as shop
 from ingestion.settings import REPO_ROOT, Settings
 from tests.readers import s3_client
+from transforms import lake_export
 from tests.workspace import Workspace
 
 LOGS_GLOB = "exports/logs/**/*.parquet"
@@ -195,24 +196,11 @@ def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_f
     assert all(rows == distinct == 100 for _, _, rows, distinct in versions)
 
     with duckdb.connect(str(database)) as connection:
-        lake_export_run(connection, lake, dict(connection.sql("select * from manifest").fetchall()))
+        lake_export.export(connection, lake, facts, dict(connection.sql("select * from manifest").fetchall()))
         assert connection.execute(
             f"select count(*) filter (where version = 'v2'), count(distinct id) from {exported}"
         ).fetchone() == (500, 500)
     assert not (lake_url / "exports" / "_staging" / "facts").exists()
-
-
-def lake_export_lake(lake_url: Path):
-    from transforms import lake_export
-
-    return lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
-
-
-def lake_export_run(connection: duckdb.DuckDBPyConnection, lake, previous: dict):
-    from transforms import lake_export
-
-    table = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
-    return lake_export.export(connection, lake, table, previous)
 
 
 def test_exports_land_in_s3_readable_with_duckdb_and_untouched_by_a_rerun(tmp_path, sources, s3_lake):
