@@ -16,8 +16,8 @@ from ingestion.sandbox import log_api as sandbox_api
 from ingestion.sandbox import orders_db as shop
 from ingestion.settings import REPO_ROOT, Settings
 from tests.readers import s3_client
-from transforms import lake_export
 from tests.workspace import Workspace
+from transforms import lake_export
 
 LOGS_GLOB = "exports/logs/**/*.parquet"
 ORDERS_GLOB = "exports/orders/**/*.parquet"
@@ -171,13 +171,14 @@ INTERRUPTED_EXPORT = textwrap.dedent(
 
 def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_finishes(tmp_path):
     database, lake_url = tmp_path / "facts.duckdb", tmp_path / "lake"
-    lake = lake_export_lake(lake_url)
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
+    facts = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
     with duckdb.connect(str(database)) as connection:
         connection.execute(
             "create table facts as select range as id, range % 5 as part_key, 'v1' as version from range(500)"
         )
-        first = lake_export_run(connection, lake, {})
-        connection.execute("create table manifest as select partition, fingerprint from first")
+        connection.register("first_manifest", lake_export.export(connection, lake, facts, {}))
+        connection.execute("create table manifest as select partition, fingerprint from first_manifest")
         connection.execute("update facts set version = 'v2'")
 
     killed = subprocess.run(
