@@ -5,8 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Settings from .env reach dbt and the loader alike; the shell's own variables win.
-ENV_FILE := $(wildcard .env)
-RUN := set -a; [ -z "$(ENV_FILE)" ] || . ./$(ENV_FILE); set +a; export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false;
+RUN := eval "$$($(BIN)/python -m ingestion env)"; export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false;
 
 .DEFAULT_GOAL := help
 .PHONY: help setup all ingest build report sql test lint docs bench schedule lock clean
@@ -29,14 +28,14 @@ all: setup ## set up, ingest both sources, dbt build, and print a summary
 	@$(RUN) $(BIN)/python -m ingestion summary
 	@$(RUN) $(BIN)/python -m ingestion report
 
-report: setup ## print the log compression report (after dbt build)
-	@$(RUN) $(BIN)/python -m ingestion report
-
 ingest: setup ## extract and load both sources (ARGS="--source orders --full-refresh")
 	@$(RUN) $(BIN)/python -m ingestion run $(ARGS)
 
 build: setup ## dbt build: models, tests and exports
 	@$(RUN) $(BIN)/dbt build
+
+report: setup ## print the log compression report (after dbt build)
+	@$(RUN) $(BIN)/python -m ingestion report
 
 sql: setup ## an interactive DuckDB SQL shell on the warehouse
 	@$(RUN) $(BIN)/python -m ingestion sql

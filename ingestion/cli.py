@@ -67,6 +67,13 @@ def _advance_orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _env(args: argparse.Namespace) -> int:
+    from ingestion.settings import env_file_exports
+
+    print(env_file_exports())
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     from ingestion.warehouse import summary
 
@@ -131,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--orders", type=int, default=200, help="generated orders besides the book's")
         command.set_defaults(handler=handler)
 
+    commands.add_parser("env", help="export lines for the .env settings not set in the shell").set_defaults(
+        handler=_env
+    )
     commands.add_parser("summary", help="row counts of the warehouse tables").set_defaults(handler=_summary)
     commands.add_parser("report", help="the log compression report").set_defaults(handler=_report)
     commands.add_parser("sql", help="an interactive DuckDB shell on the warehouse").set_defaults(handler=_sql)

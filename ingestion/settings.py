@@ -7,6 +7,7 @@ else in the package receives a `Settings` value instead of reading the environme
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,14 @@ class Settings:
     @property
     def lake_is_s3(self) -> bool:
         return self.lake_url.startswith("s3://")
+
+
+def env_file_exports(root: Path = REPO_ROOT, environ: Mapping[str, str] | None = None) -> str:
+    """Shell `export` lines for the `.env` settings the environment does not set already (it wins)."""
+    environ = os.environ if environ is None else environ
+    return "\n".join(
+        f"export {name}={shlex.quote(value)}" for name, value in _dotenv(root / ".env").items() if name not in environ
+    )
 
 
 def redact(url: str) -> str:

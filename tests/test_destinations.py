@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ingestion import runner
 from ingestion.sandbox import orders_db as shop
-from ingestion.settings import REPO_ROOT
+from ingestion.settings import REPO_ROOT, env_file_exports
 from tests.readers import lake_rows, warehouse_rows
 
 LOG_COLUMNS = ["record_id", "logtimestamp", "data"]
@@ -198,3 +198,14 @@ def _run_until(environment: dict[str, str], line: str) -> None:
             break
     process.wait()
     process.stderr.close()
+
+
+def test_env_file_settings_reach_the_shell_unless_the_shell_sets_them(tmp_path):
+    (tmp_path / ".env").write_text('LAKE_URL=s3://from-file/lake\nWAREHOUSE_PATH="/tmp/it\'s here.duckdb"\n')
+
+    exports = env_file_exports(tmp_path, environ={"LAKE_URL": "s3://from-shell/lake"})
+
+    shell = subprocess.run(
+        ["bash", "-c", f'{exports}\necho "$WAREHOUSE_PATH|${{LAKE_URL:-unset}}"'], capture_output=True, text=True
+    )
+    assert shell.stdout.strip() == "/tmp/it's here.duckdb|unset"

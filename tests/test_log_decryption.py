@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
+from ingestion.settings import Settings
 from transforms import log_decryption as decryption
 
 KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -133,14 +134,24 @@ def test_an_offset_date_is_stored_as_utc():
     )
 
 
-def test_keys_come_from_fernet_key_newest_first_else_the_sandbox_key_for_the_sandbox_api():
-    assert decryption.keys_from_environment({"FERNET_KEY": f" {KEY} , {OLD_KEY} "}) == [KEY, OLD_KEY]
-    assert decryption.keys_from_environment({}) == [SANDBOX_FERNET_KEY]
+def settings(tmp_path, **environment: str) -> Settings:
+    return Settings.from_env(environment, root=tmp_path)
 
 
-def test_a_real_api_without_fernet_key_is_an_error_naming_the_variable():
+def test_keys_come_from_fernet_key_newest_first_else_the_sandbox_key_for_the_sandbox_api(tmp_path):
+    assert decryption.fernet_keys(settings(tmp_path, FERNET_KEY=f" {KEY} , {OLD_KEY} ")) == [KEY, OLD_KEY]
+    assert decryption.fernet_keys(settings(tmp_path)) == [SANDBOX_FERNET_KEY]
+
+
+def test_fernet_key_in_the_env_file_counts_like_an_exported_one(tmp_path):
+    (tmp_path / ".env").write_text(f"LOG_API_URL=https://logs.example.com/\nFERNET_KEY={KEY}\n")
+
+    assert decryption.fernet_keys(settings(tmp_path)) == [KEY]
+
+
+def test_a_real_api_without_fernet_key_is_an_error_naming_the_variable(tmp_path):
     with pytest.raises(decryption.MissingKeyError, match="FERNET_KEY is not set"):
-        decryption.keys_from_environment({"LOG_API_URL": "https://logs.example.com/"})
+        decryption.fernet_keys(settings(tmp_path, LOG_API_URL="https://logs.example.com/"))
 
 
 def test_a_malformed_key_is_an_error_naming_the_variable():

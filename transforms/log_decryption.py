@@ -19,6 +19,9 @@ from multiprocessing import get_context
 import pyarrow as pa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
+from ingestion.settings import Settings
+
 MAX_PAYLOAD_CHARS = 1_000_000
 PARALLEL_FROM_ROWS = 50_000
 BATCH_ROWS = 10_000
@@ -54,15 +57,12 @@ class BadPayloadError(ValueError):
     """Decrypted text that is not a dict; the message is the quarantine reason."""
 
 
-def keys_from_environment(environ: dict[str, str] | None = None) -> list[str]:
+def fernet_keys(settings: Settings) -> list[str]:
     """`FERNET_KEY` (comma-separated, newest first); the sandbox key when the sandbox API is in use."""
-    environ = os.environ if environ is None else environ
-    keys = [key.strip() for key in environ.get("FERNET_KEY", "").split(",") if key.strip()]
+    keys = [key.strip() for key in (settings.fernet_keys or "").split(",") if key.strip()]
     if keys:
         return keys
-    if not environ.get("LOG_API_URL", "").strip():
-        from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
-
+    if settings.log_api_url is None:
         return [SANDBOX_FERNET_KEY]
     raise MissingKeyError(
         "FERNET_KEY is not set: set it to the key the log API encrypts with (several comma-separated, newest first)"
