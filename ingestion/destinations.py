@@ -21,7 +21,7 @@ class DestinationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """A destination with the name and place shown to the user."""
+    """A destination with the name shown to the user and where a table lands (`{table}` filled in)."""
 
     name: str
     where: str
@@ -33,12 +33,12 @@ def targets(settings: Settings) -> list[Target]:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     warehouse = Target(
         name="warehouse",
-        where=f"{settings.warehouse_path} (schema {DATASET})",
+        where=f"{settings.warehouse_path}: {DATASET}.{{table}}",
         destination=dlt.destinations.duckdb(credentials=str(settings.warehouse_path)),
     )
     lake = Target(
         name="lake",
-        where=f"{settings.lake_url}/{DATASET}",
+        where=f"{settings.lake_url}/{DATASET}/{{table}}/",
         destination=dlt.destinations.filesystem(
             bucket_url=settings.lake_url,
             credentials=_aws_credentials(settings) if settings.lake_is_s3 else None,

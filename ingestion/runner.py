@@ -43,7 +43,9 @@ class Report:
     def summary(self) -> str:
         lines = ["", "Loaded (new rows):"]
         for (source, destination), rows in self.rows.items():
-            lines.append(f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination]}/{source}")
+            lines.append(
+                f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination].format(table=source)}"
+            )
         lines += [
             f"  (+ rows of an unfinished earlier run, now loaded into the {name})" for name in self.completed_earlier
         ]

@@ -62,7 +62,7 @@ def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(proje
     report = runner.run(settings)
 
     assert report.ok, report.errors
-    assert report.where["lake"].startswith(s3_lake["LAKE_URL"])
+    assert report.where["lake"].format(table="logs") == f"{s3_lake['LAKE_URL']}/raw/logs/"
     assert_destinations_hold(settings, sandbox, mysql_url)
 
 

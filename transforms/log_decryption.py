@@ -1,8 +1,8 @@
 """Decrypt and parse the log API's tokens, in Arrow record batches, on every core when it pays.
 
 A token is a Fernet token whose plaintext is the text of a dict: JSON, or the `str()` of a
-Python dict (single quotes, `None`, nested dicts). It is parsed with `json.loads`, else with
-`ast.literal_eval`, which evaluates literals only: never `eval`, never quote swapping.
+Python dict (single quotes, `None`, nested dicts). It is parsed with `json.loads` or
+`ast.literal_eval` (which evaluates literals only): never `eval`, never quote swapping.
 """
 
 from __future__ import annotations
