@@ -4,8 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Settings from .env reach dbt and the loader alike; the shell's own variables win.
-RUN := eval "$$($(BIN)/python -m ingestion env)"; export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false;
+PYTHON_CODE := ingestion transforms models settings sandbox warehouse tests bench
+# .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
+# and the shell's own variables win. `make test` never reads it.
+DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
+RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; $(DOTENV)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup all ingest build report sql test lint docs bench schedule lock clean
@@ -19,14 +22,14 @@ $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m ingestion setup-extensions
+	$(BIN)/python -m warehouse setup-extensions
 	@touch $@
 
 all: setup ## set up, ingest both sources, dbt build, and print a summary
 	$(MAKE) --no-print-directory ingest
 	$(MAKE) --no-print-directory build
-	@$(RUN) $(BIN)/python -m ingestion summary
-	@$(RUN) $(BIN)/python -m ingestion report
+	@$(RUN) $(BIN)/python -m warehouse summary
+	@$(RUN) $(BIN)/python -m warehouse report
 
 ingest: setup ## extract and load both sources (ARGS="--source orders --full-refresh")
 	@$(RUN) $(BIN)/python -m ingestion run $(ARGS)
@@ -35,17 +38,17 @@ build: setup ## dbt build: models, tests and exports
 	@$(RUN) $(BIN)/dbt build
 
 report: setup ## print the log compression report (after dbt build)
-	@$(RUN) $(BIN)/python -m ingestion report
+	@$(RUN) $(BIN)/python -m warehouse report
 
 sql: setup ## an interactive DuckDB SQL shell on the warehouse
-	@$(RUN) $(BIN)/python -m ingestion sql
+	@$(RUN) $(BIN)/python -m warehouse sql
 
-test: setup ## the whole test suite (starts the servers it needs)
-	@$(RUN) $(BIN)/python -m pytest
+test: setup ## the whole test suite (starts the servers it needs; never reads .env)
+	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; $(BIN)/python -m pytest
 
 lint: setup ## ruff (check + format) and sqlfluff
-	$(BIN)/ruff check ingestion transforms models tests bench
-	$(BIN)/ruff format --check ingestion transforms models tests bench
+	$(BIN)/ruff check $(PYTHON_CODE)
+	$(BIN)/ruff format --check $(PYTHON_CODE)
 	@$(RUN) $(BIN)/sqlfluff lint models macros analyses data_tests
 
 docs: setup ## build the dbt docs site into target/

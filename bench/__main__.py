@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 from cryptography.fernet import Fernet
 
-from ingestion.sandbox.log_api import payload
+from sandbox.log_api import payload
 from transforms import log_decryption as decryption
 
 RESULTS = Path(__file__).parent / "results"

@@ -16,9 +16,9 @@ from ingestion import log_api_client
 from ingestion.destinations import DATASET, Target, check_lake, targets
 from ingestion.log_api import log_api
 from ingestion.orders_db import orders_db
-from ingestion.sandbox import log_api as log_api_sandbox
-from ingestion.sandbox import orders_db as orders_sandbox
-from ingestion.settings import Settings, redact
+from sandbox import log_api as log_api_sandbox
+from sandbox import orders_db as orders_sandbox
+from settings import Settings, redact
 
 SOURCES = ("logs", "orders")
 

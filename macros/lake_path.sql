@@ -1,4 +1,4 @@
-{# A path under the lake (LAKE_URL), for queries that read the exported files directly. #}
+{# A path in the lake (LAKE_URL, dbt's `external_root`), for queries that read exported files directly. #}
 {% macro lake_path(subpath) -%}
-    {{ env_var('LAKE_URL', 'data/lake').rstrip('/') }}/{{ subpath }}
+    {{ adapter.external_root().rstrip('/') }}/{{ subpath }}
 {%- endmacro %}

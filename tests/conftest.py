@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 
-from ingestion.sandbox.log_api import LogApiSandbox, serving
-from ingestion.settings import Settings
+from sandbox.log_api import LogApiSandbox, serving
+from settings import AWS_VARIABLES, REPO_ROOT, VARIABLES, Settings
 from tests import readers
 
 # Shared 2-core machines are noisy: judge examples by their results, never by their speed.
@@ -28,6 +28,25 @@ hypothesis_settings.load_profile("project")
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_developer_settings() -> Iterator[None]:
+    """Tests see neither the developer's `.env` nor the project's variables from their shell.
+
+    The entry points read `.env` from the folder they run in: subprocesses run in a test's own
+    folder, with the repository on PYTHONPATH.
+    """
+    saved = dict(os.environ)
+    for name in (*VARIABLES, *AWS_VARIABLES):
+        os.environ.pop(name, None)
+    os.environ["PYTHONPATH"] = str(REPO_ROOT)
+    os.environ["DLT_PROJECT_DIR"] = str(REPO_ROOT)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from ingestion.settings import Settings
+from settings import Settings
 
 
 def s3_client(environment: Mapping[str, str]):

@@ -11,8 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ingestion import runner
-from ingestion.sandbox import orders_db as shop
-from ingestion.settings import REPO_ROOT, env_file_exports
+from sandbox import orders_db as shop
 from tests.readers import lake_rows, warehouse_rows
 
 LOG_COLUMNS = ["record_id", "logtimestamp", "data"]
@@ -122,9 +121,9 @@ def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(proje
 
     for kill_at in ("logs -> lake: loading", "orders -> warehouse: loading", "orders -> lake: loading"):
         sandbox.advance(timedelta(minutes=1))
-        _run_until(environment, kill_at)
+        _run_until(environment, kill_at, tmp_path)
     finished = subprocess.run(
-        [sys.executable, "-m", "ingestion", "run"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True
+        [sys.executable, "-m", "ingestion", "run"], cwd=tmp_path, env=environment, capture_output=True, text=True
     )
 
     assert finished.returncode == 0, finished.stderr
@@ -133,7 +132,7 @@ def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(proje
 
 def test_the_embedded_defaults_need_no_configuration_and_move_on_every_run(tmp_path):
     environment = {
-        **{name: value for name, value in os.environ.items() if name not in ("LOG_API_URL", "ORDERS_DB_URL")},
+        **os.environ,
         "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
         "LAKE_URL": str(tmp_path / "lake"),
         "PIPELINES_DIR": str(tmp_path / "pipelines"),
@@ -142,7 +141,7 @@ def test_the_embedded_defaults_need_no_configuration_and_move_on_every_run(tmp_p
 
     runs = [
         subprocess.run(
-            [sys.executable, "-m", "ingestion", "run"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True
+            [sys.executable, "-m", "ingestion", "run"], cwd=tmp_path, env=environment, capture_output=True, text=True
         )
         for _ in range(2)
     ]
@@ -170,7 +169,7 @@ def test_a_failing_source_exits_non_zero_with_an_error_line(tmp_path):
 
     run = subprocess.run(
         [sys.executable, "-m", "ingestion", "run", "--source", "logs"],
-        cwd=REPO_ROOT,
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
@@ -182,11 +181,11 @@ def test_a_failing_source_exits_non_zero_with_an_error_line(tmp_path):
     assert "check LOG_API_URL" in last
 
 
-def _run_until(environment: dict[str, str], line: str) -> None:
+def _run_until(environment: dict[str, str], line: str, folder) -> None:
     """Starts `python -m ingestion run` and kills it (SIGKILL) as soon as it prints `line`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "ingestion", "run"],
-        cwd=REPO_ROOT,
+        cwd=folder,
         env=environment,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -198,14 +197,3 @@ def _run_until(environment: dict[str, str], line: str) -> None:
             break
     process.wait()
     process.stderr.close()
-
-
-def test_env_file_settings_reach_the_shell_unless_the_shell_sets_them(tmp_path):
-    (tmp_path / ".env").write_text('LAKE_URL=s3://from-file/lake\nWAREHOUSE_PATH="/tmp/it\'s here.duckdb"\n')
-
-    exports = env_file_exports(tmp_path, environ={"LAKE_URL": "s3://from-shell/lake"})
-
-    shell = subprocess.run(
-        ["bash", "-c", f'{exports}\necho "$WAREHOUSE_PATH|${{LAKE_URL:-unset}}"'], capture_output=True, text=True
-    )
-    assert shell.stdout.strip() == "/tmp/it's here.duckdb|unset"

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from ingestion.sandbox import log_api as sandbox_api
-from ingestion.sandbox import orders_db as shop
-from ingestion.settings import REPO_ROOT, Settings
+from sandbox import log_api as sandbox_api
+from sandbox import orders_db as shop
+from settings import REPO_ROOT, Settings
 from tests.readers import s3_client
 from tests.workspace import Workspace
 from transforms import lake_export
@@ -147,7 +147,7 @@ INTERRUPTED_EXPORT = textwrap.dedent(
     """
     import os, sys
     import duckdb
-    from ingestion.settings import Settings
+    from settings import Settings
     from transforms import lake_export
 
     published = 0
@@ -182,7 +182,7 @@ def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_f
         connection.execute("update facts set version = 'v2'")
 
     killed = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_EXPORT, str(database), str(lake_url)], cwd=REPO_ROOT, capture_output=True
+        [sys.executable, "-c", INTERRUPTED_EXPORT, str(database), str(lake_url)], cwd=tmp_path, capture_output=True
     )
 
     assert killed.returncode == 9, killed.stderr
@@ -277,14 +277,7 @@ def test_make_sql_opens_the_warehouse_and_a_snapshot_while_a_run_holds_it(tmp_pa
     workspace.ingest("orders")
 
     def shell(query: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "ingestion", "sql"],
-            cwd=REPO_ROOT,
-            env=workspace.environment,
-            input=query,
-            capture_output=True,
-            text=True,
-        )
+        return workspace.cli("warehouse", "sql", input=query)
 
     free = shell("select count(*) as orders from raw.orders;")
     assert free.returncode == 0, free.stderr

@@ -11,8 +11,7 @@ from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
-from ingestion.settings import Settings
+from settings import SANDBOX_FERNET_KEY, ConfigError, Settings
 from transforms import log_decryption as decryption
 
 KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -134,28 +133,18 @@ def test_an_offset_date_is_stored_as_utc():
     )
 
 
-def settings(tmp_path, **environment: str) -> Settings:
-    return Settings.from_env(environment, root=tmp_path)
+def test_keys_come_from_fernet_key_newest_first_else_the_sandbox_key_for_the_sandbox_api():
+    assert Settings.from_env({"FERNET_KEY": f" {KEY} , {OLD_KEY} "}).fernet_keys == [KEY, OLD_KEY]
+    assert Settings.from_env({}).fernet_keys == [SANDBOX_FERNET_KEY]
 
 
-def test_keys_come_from_fernet_key_newest_first_else_the_sandbox_key_for_the_sandbox_api(tmp_path):
-    assert decryption.fernet_keys(settings(tmp_path, FERNET_KEY=f" {KEY} , {OLD_KEY} ")) == [KEY, OLD_KEY]
-    assert decryption.fernet_keys(settings(tmp_path)) == [SANDBOX_FERNET_KEY]
-
-
-def test_fernet_key_in_the_env_file_counts_like_an_exported_one(tmp_path):
-    (tmp_path / ".env").write_text(f"LOG_API_URL=https://logs.example.com/\nFERNET_KEY={KEY}\n")
-
-    assert decryption.fernet_keys(settings(tmp_path)) == [KEY]
-
-
-def test_a_real_api_without_fernet_key_is_an_error_naming_the_variable(tmp_path):
-    with pytest.raises(decryption.MissingKeyError, match="FERNET_KEY is not set"):
-        decryption.fernet_keys(settings(tmp_path, LOG_API_URL="https://logs.example.com/"))
+def test_a_real_api_without_fernet_key_is_an_error_naming_the_variable():
+    with pytest.raises(ConfigError, match="FERNET_KEY is not set"):
+        Settings.from_env({"LOG_API_URL": "https://logs.example.com/"}).fernet_keys  # noqa: B018
 
 
 def test_a_malformed_key_is_an_error_naming_the_variable():
-    with pytest.raises(decryption.MissingKeyError, match="FERNET_KEY holds a value that is not a Fernet key"):
+    with pytest.raises(ConfigError, match="FERNET_KEY holds a value that is not a Fernet key"):
         list(decryption.decrypt_batches([tokens("{}")], ["not-a-key"], rows=1))
 
 

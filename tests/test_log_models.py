@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from ingestion.sandbox import log_api as sandbox_api
+from sandbox import log_api as sandbox_api
 from tests.workspace import Workspace
 
 LOG_MODELS = ("logs", "logs_quarantine", "logs_compressed")

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.sandbox import orders_db as shop
-from ingestion.settings import REPO_ROOT
+from sandbox import orders_db as shop
+from settings import REPO_ROOT
 from tests.workspace import Workspace
 
 ORDER_MODELS = ("orders", "order_status_history")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from ingestion import runner
-from ingestion.sandbox import orders_db as shop
+from sandbox import orders_db as shop
 from tests.readers import lake_rows, warehouse_rows
 
 COLUMNS = ["order_id", "order_status", "last_updated"]

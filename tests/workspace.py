@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion import runner
-from ingestion.settings import REPO_ROOT, Settings
+from settings import REPO_ROOT, Settings
 
 DBT = Path(sys.executable).parent / "dbt"
 
@@ -19,7 +19,7 @@ class Workspace:
     def __init__(self, folder: Path, **environment: str) -> None:
         self.folder = folder
         self.environment = {
-            **{name: value for name, value in os.environ.items() if name not in ("LOG_API_URL", "ORDERS_DB_URL")},
+            **os.environ,
             "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
             "LAKE_URL": str(folder / "lake"),
             "PIPELINES_DIR": str(folder / "pipelines"),
@@ -45,6 +45,17 @@ class Workspace:
         )
         assert (result.returncode == 0) == succeeds, result.stdout[-4000:]
         return result.stdout
+
+    def cli(self, module: str, *arguments: str, **options) -> subprocess.CompletedProcess:
+        """Runs `python -m <module> <arguments>` as a user would, in this workspace's folder."""
+        return subprocess.run(
+            [sys.executable, "-m", module, *arguments],
+            cwd=self.folder,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            **options,
+        )
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as connection:

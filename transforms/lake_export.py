@@ -22,7 +22,7 @@ import duckdb
 import fsspec
 import pyarrow as pa
 
-from ingestion.settings import Settings
+from settings import Settings
 
 PART_FILE = "part_0.parquet"
 MANIFEST_SCHEMA = pa.schema(
@@ -47,16 +47,7 @@ class Lake:
     def from_settings(cls, settings: Settings) -> Lake:
         if not settings.lake_is_s3:
             return cls(fsspec.filesystem("file"), settings.lake_url, is_local=True)
-        aws = settings.aws
-        filesystem = fsspec.filesystem(
-            "s3",
-            key=aws.get("AWS_ACCESS_KEY_ID"),
-            secret=aws.get("AWS_SECRET_ACCESS_KEY"),
-            token=aws.get("AWS_SESSION_TOKEN"),
-            client_kwargs={"endpoint_url": aws.get("AWS_ENDPOINT_URL"), "region_name": aws.get("AWS_REGION")},
-            config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 3, "mode": "standard"}},
-            skip_instance_cache=True,
-        )
+        filesystem = fsspec.filesystem("s3", skip_instance_cache=True, **settings.s3_filesystem_options())
         return cls(filesystem, settings.lake_url.removeprefix("s3://"), is_local=False)
 
     def path(self, *parts: str) -> str:
@@ -125,6 +116,12 @@ class Export:
     rows_sql: str
     partition_by: Mapping[str, str]
     json_file_name: str | None = None
+
+
+def export_model(dbt, session: duckdb.DuckDBPyConnection, settings: Settings, table: Export) -> pa.Table:
+    """An export model's whole job: bring the lake in line with `table`; the model's table is the new manifest."""
+    lake = Lake.from_settings(settings)
+    return export(session, lake, table, previous_manifest(session, str(dbt.this)))
 
 
 def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:

@@ -19,8 +19,7 @@ from multiprocessing import get_context
 import pyarrow as pa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from ingestion.sandbox.log_api import SANDBOX_FERNET_KEY
-from ingestion.settings import Settings
+from settings import ConfigError
 
 MAX_PAYLOAD_CHARS = 1_000_000
 PARALLEL_FROM_ROWS = 50_000
@@ -49,31 +48,15 @@ SCHEMA = pa.schema(
 LOGS_SCHEMA = SCHEMA.remove(SCHEMA.get_field_index("reason"))
 
 
-class MissingKeyError(RuntimeError):
-    """No key to decrypt with."""
-
-
 class BadPayloadError(ValueError):
     """Decrypted text that is not a dict; the message is the quarantine reason."""
-
-
-def fernet_keys(settings: Settings) -> list[str]:
-    """`FERNET_KEY` (comma-separated, newest first); the sandbox key when the sandbox API is in use."""
-    keys = [key.strip() for key in (settings.fernet_keys or "").split(",") if key.strip()]
-    if keys:
-        return keys
-    if settings.log_api_url is None:
-        return [SANDBOX_FERNET_KEY]
-    raise MissingKeyError(
-        "FERNET_KEY is not set: set it to the key the log API encrypts with (several comma-separated, newest first)"
-    )
 
 
 def multi_fernet(keys: list[str]) -> MultiFernet:
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as error:
-        raise MissingKeyError(f"FERNET_KEY holds a value that is not a Fernet key ({error})") from error
+        raise ConfigError(f"FERNET_KEY holds a value that is not a Fernet key ({error})") from error
 
 
 def parse_payload(text: str) -> dict:

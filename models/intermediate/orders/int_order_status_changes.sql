@@ -7,7 +7,7 @@
 with
 
 status_changes as (
-    select * from {{ ref('stg_orders_db__orders') }}
+    select * from {{ ref('int_order_rows_deduplicated') }}
 ),
 
 order_statuses as (

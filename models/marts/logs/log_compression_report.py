@@ -9,7 +9,6 @@ from transforms import compression_report
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     limit = int(dbt.config.get("sample_records") or 100_000)
     compressed = dbt.ref("logs_compressed").sql_query()
     logs = dbt.ref("logs").sql_query()

@@ -5,13 +5,12 @@ brings them in); `logs_quarantine` lists them with the reason. The work is in
 `transforms.log_decryption`.
 """
 
-from ingestion.settings import Settings
+from settings import Settings
 from transforms import log_decryption as decryption
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append")
-    keys = decryption.fernet_keys(Settings.from_env())
+    keys = Settings.from_env().fernet_keys
     pending = dbt.ref("stg_log_api__logs").select("record_id, token, load_id")
     if dbt.is_incremental:
         pending = pending.filter(f"record_id not in (select record_id from {dbt.this})")

@@ -1,11 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='record_id',
-        incremental_strategy='delete+insert',
-    )
-}}
-
 with
 
 logs as (
@@ -17,15 +9,7 @@ logs as (
 
 compressed as (
     select
-        record_id,
-        url,
-        logged_at,
-        name,
-        detail_message,
-        detail_levelname,
-        board_id,
-        payload,
-        load_id,
+        * exclude (user_id, method, in_date),
         compress_user_id(user_id) as user_id,
         -- `method` is the column's name in the contract (DESIGN.md), keyword or not.
         compress_method(method) as method,  -- noqa: RF04
@@ -34,4 +18,5 @@ compressed as (
     from logs
 )
 
-select * from compressed
+-- The model's contract (_logs__models.yml) fixes the columns.
+select * from compressed  -- noqa: AM04

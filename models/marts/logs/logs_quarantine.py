@@ -2,13 +2,12 @@
 
 import pyarrow as pa
 
-from ingestion.settings import Settings
+from settings import Settings
 from transforms import log_decryption as decryption
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    keys = decryption.fernet_keys(Settings.from_env())
+    keys = Settings.from_env().fernet_keys
     tokens = dbt.ref("stg_log_api__logs").sql_query()
     decrypted = dbt.ref("logs").sql_query()
     failed = session.sql(

@@ -5,7 +5,10 @@ history as (
 ),
 
 orders as (
-    select * from {{ ref('orders') }}
+    select
+        order_id,
+        first_updated_at
+    from {{ ref('orders') }}
 ),
 
 days as (

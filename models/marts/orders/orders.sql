@@ -1,19 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-    )
-}}
-
 with
 
-status_changes as (
-    select * from {{ ref('int_order_status_changes') }}
-),
-
 changes_to_process as (
-    {{ changes_of_orders_loaded_since_last_run('status_changes') }}
+    {{ changes_of_orders_loaded_since_last_run(ref('int_order_status_changes')) }}
 ),
 
 per_order as (

@@ -11,16 +11,6 @@ renamed as (
         cast(last_updated as timestamp) as last_updated_at,
         _dlt_load_id as load_id
     from source
-),
-
-deduplicated as (
-    select
-        order_id,
-        order_status,
-        last_updated_at,
-        min(load_id) as load_id
-    from renamed
-    group by order_id, order_status, last_updated_at
 )
 
-select * from deduplicated
+select * from renamed

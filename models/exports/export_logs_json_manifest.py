@@ -2,13 +2,16 @@
 of `logs_compressed` per hour, named by the hour's first record. Off unless `--vars 'export_logs_json: true'`.
 """
 
-from ingestion.settings import Settings
-from transforms import lake_export
+from settings import Settings
+from transforms.lake_export import Export, export_model
+
+FIRST_RECORD_MMSSMMM = (
+    "strftime(min(logged_at), '%M%S') || lpad(cast(millisecond(min(logged_at)) % 1000 as varchar), 3, '0')"
+)
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    table = lake_export.Export(
+    table = Export(
         name="logs_json",
         rows_sql=dbt.ref("logs_compressed").sql_query(),
         partition_by={
@@ -17,10 +20,6 @@ def model(dbt, session):
             "dd": "strftime(logged_at, '%d')",
             "hh": "strftime(logged_at, '%H')",
         },
-        # <mmssmmm> of the hour's first record
-        json_file_name=(
-            "strftime(min(logged_at), '%M%S') || lpad(cast(millisecond(min(logged_at)) % 1000 as varchar), 3, '0')"
-        ),
+        json_file_name=FIRST_RECORD_MMSSMMM,
     )
-    lake = lake_export.Lake.from_settings(Settings.from_env())
-    return lake_export.export(session, lake, table, lake_export.previous_manifest(session, str(dbt.this)))
+    return export_model(dbt, session, Settings.from_env(), table)

@@ -25,8 +25,8 @@ from pathlib import Path
 from b64uuid import B64UUID
 from cryptography.fernet import Fernet
 
-# Not a secret: it encrypts the sandbox's made-up records and nothing else.
-SANDBOX_FERNET_KEY = "c2FuZGJveC1sb2ctYXBpLWZlcm5ldC1rZXktMzJieXQ="
+from settings import SANDBOX_FERNET_KEY
+
 EPOCH = datetime(2023, 3, 16, 7, 0, tzinfo=UTC)
 RECORDS_PER_STEP = 100
 STEP = timedelta(minutes=3)

@@ -1,0 +1,22 @@
+{#
+    Identical rows of `Orders` (same order, status and `LastUpdated`) are one status change:
+    the book's chapter 6 de-duplication. Each keeps the load id of its first load.
+#}
+
+with
+
+order_rows as (
+    select * from {{ ref('stg_orders_db__orders') }}
+),
+
+deduplicated as (
+    select
+        order_id,
+        order_status,
+        last_updated_at,
+        min(load_id) as load_id
+    from order_rows
+    group by order_id, order_status, last_updated_at
+)
+
+select * from deduplicated

@@ -1,0 +1,191 @@
+"""The project's settings, from the environment they are given: one default per setting, spelled here.
+
+The variable names are the project's interface (README, "Configuration"). `.env` is read only
+at the edge: by the entry points' `command_line` and by the Makefile (python-dotenv's CLI);
+library code receives a `Settings`. Where the warehouse and the lake are is dbt's profile
+(`profiles.yml`: `path` and `external_root`), rendered here with the same environment, so the
+loader and dbt always agree on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import jinja2
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROFILE_FILE = REPO_ROOT / "profiles.yml"
+PROFILE = "elt_warehouse"
+DEFAULT_LOOKBACK_SECONDS = 3600
+# Not a secret: it encrypts the sandbox log API's made-up records and nothing else.
+SANDBOX_FERNET_KEY = "c2FuZGJveC1sb2ctYXBpLWZlcm5ldC1rZXktMzJieXQ="
+# Every variable the project reads (README, "Configuration").
+VARIABLES = (
+    "LOG_API_URL",
+    "LOG_API_TIMEOUT_SECONDS",
+    "ORDERS_DB_URL",
+    "ORDERS_TABLE",
+    "ORDERS_LOOKBACK_SECONDS",
+    "FERNET_KEY",
+    "LAKE_URL",
+    "WAREHOUSE_PATH",
+    "PIPELINES_DIR",
+    "SANDBOX_DIR",
+)
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL")
+AWS_CREDENTIAL_FIELDS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "region_name",
+    "endpoint_url",
+)
+# Fail within seconds when S3 is unreachable, rather than after botocore's long default retries.
+S3_CLIENT_CONFIG = {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3, "mode": "standard"}}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    log_api_url: str | None
+    log_api_timeout_seconds: int
+    orders_db_url: str | None
+    orders_table: str
+    orders_lookback_seconds: int
+    fernet_key: str | None
+    lake_url: str
+    warehouse_path: Path
+    pipelines_dir: Path
+    sandbox_dir: Path
+    aws: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> Settings:
+        """The settings in `environ` (default: this process's environment); relative paths are under `root`."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        profile = dbt_profile(env)
+        return cls(
+            log_api_url=get("LOG_API_URL"),
+            log_api_timeout_seconds=_seconds("LOG_API_TIMEOUT_SECONDS", get("LOG_API_TIMEOUT_SECONDS"), 30, minimum=1),
+            orders_db_url=get("ORDERS_DB_URL"),
+            orders_table=get("ORDERS_TABLE") or "Orders",
+            orders_lookback_seconds=_seconds(
+                "ORDERS_LOOKBACK_SECONDS", get("ORDERS_LOOKBACK_SECONDS"), DEFAULT_LOOKBACK_SECONDS, minimum=0
+            ),
+            fernet_key=get("FERNET_KEY"),
+            lake_url=_lake_url(str(profile["external_root"]), root),
+            warehouse_path=_under(root, str(profile["path"])),
+            pipelines_dir=_under(root, get("PIPELINES_DIR") or "data/pipelines"),
+            sandbox_dir=_under(root, get("SANDBOX_DIR") or "data/sandbox"),
+            aws={name: value for name in AWS_VARIABLES if (value := get(name))},
+        )
+
+    @property
+    def lake_is_s3(self) -> bool:
+        return self.lake_url.startswith("s3://")
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        """`FERNET_KEY` (comma-separated, newest first); the sandbox key while the sandbox log API is in use."""
+        keys = [key.strip() for key in (self.fernet_key or "").split(",") if key.strip()]
+        if keys:
+            return keys
+        if self.log_api_url is None:
+            return [SANDBOX_FERNET_KEY]
+        raise ConfigError(
+            "FERNET_KEY is not set: set it to the key the log API encrypts with (several comma-separated, newest first)"
+        )
+
+    def s3_credentials(self) -> dict[str, str]:
+        """The lake's AWS credentials, region and endpoint, named as dlt's `AwsCredentials` names them."""
+        names = dict(zip(AWS_VARIABLES, AWS_CREDENTIAL_FIELDS, strict=True))
+        return {names[variable]: value for variable, value in self.aws.items()}
+
+    def s3_filesystem_options(self) -> dict[str, Any]:
+        """Keyword arguments of fsspec's S3 filesystem (s3fs) for the same credentials, with the timeouts."""
+        from dlt.common.configuration.specs import AwsCredentials
+
+        options = AwsCredentials(**self.s3_credentials()).to_s3fs_credentials()
+        options["config_kwargs"] = {**options.get("config_kwargs", {}), **S3_CLIENT_CONFIG}
+        return {name: value for name, value in options.items() if value is not None}
+
+
+def dbt_profile(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The output of `profiles.yml` that dbt uses by default, rendered as dbt renders it for `environ`."""
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise ConfigError(f"{name} must be set (profiles.yml reads it)")
+        return default
+
+    rendered = jinja2.Environment(autoescape=False).from_string(PROFILE_FILE.read_text()).render(env_var=env_var)
+    profile = yaml.safe_load(rendered)[PROFILE]
+    return profile["outputs"][profile["target"]]
+
+
+def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Runs an entry point's command: `.env` (in the current folder) read first, the shell's variables winning;
+    a setting that is missing or malformed ends in one `error:` line.
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(Path(".env"), override=False)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, safe to print in progress and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _seconds(name: str, raw: str | None, default: int, minimum: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} must be a whole number of seconds ({minimum} or more), got {raw!r}")
+    return value
+
+
+def _under(root: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else root / candidate
+
+
+def _lake_url(raw: str, root: Path) -> str:
+    scheme = urlsplit(raw).scheme
+    if scheme == "s3":
+        return raw.rstrip("/")
+    if scheme in ("", "file"):
+        return str(_under(root, raw.removeprefix("file://")))
+    raise ConfigError(f"LAKE_URL must be a local path or s3://bucket/prefix, got {raw!r}")

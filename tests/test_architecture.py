@@ -1,0 +1,46 @@
+"""The folders show the data path, and dependencies point one way, towards the shared `settings`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from settings import REPO_ROOT
+
+PACKAGES = ("settings", "sandbox", "ingestion", "warehouse", "transforms")
+
+
+def imported_packages(folder: str) -> dict[str, set[str]]:
+    """For each Python file under `folder`: the project's packages it imports."""
+    imports: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        imports[str(path.relative_to(REPO_ROOT))] = names & set(PACKAGES)
+    return imports
+
+
+def test_the_loader_and_the_transformations_depend_only_on_settings():
+    for folder, allowed in (
+        ("transforms", {"settings", "transforms"}),
+        ("models", {"settings", "transforms"}),
+        ("ingestion", {"settings", "ingestion", "sandbox"}),
+        ("warehouse", {"settings", "warehouse"}),
+        ("settings", set()),
+    ):
+        for path, packages in imported_packages(folder).items():
+            assert packages <= allowed, f"{path} imports {sorted(packages - allowed)}"
+
+
+def test_only_the_loaders_embedded_default_reaches_the_sandboxes():
+    importers = [
+        path
+        for folder in ("ingestion", "warehouse", "transforms", "models", "settings")
+        for path, packages in imported_packages(folder).items()
+        if "sandbox" in packages
+    ]
+    assert importers == [str(Path("ingestion") / "runner.py")]

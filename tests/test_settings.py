@@ -1,0 +1,74 @@
+"""Settings are read at the edge: `.env` by the entry points and the Makefile, the shell winning; never by the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from settings import REPO_ROOT, Settings
+
+
+def test_the_warehouse_and_the_lake_are_where_dbts_profile_puts_them(tmp_path):
+    defaults = Settings.from_env({}, root=tmp_path)
+    assert (defaults.warehouse_path, defaults.lake_url) == (tmp_path / "data/warehouse.duckdb", f"{tmp_path}/data/lake")
+
+    chosen = Settings.from_env({"WAREHOUSE_PATH": "/srv/w.duckdb", "LAKE_URL": "s3://bucket/elt/"}, root=tmp_path)
+    assert (chosen.warehouse_path, chosen.lake_url) == (Path("/srv/w.duckdb"), "s3://bucket/elt")
+
+
+def test_env_file_settings_reach_a_command_unless_the_shell_sets_them(tmp_path):
+    (tmp_path / ".env").write_text(f'WAREHOUSE_PATH="{tmp_path}/it\'s from .env.duckdb"\n')
+
+    def summary(**shell: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "warehouse", "summary"],
+            cwd=tmp_path,
+            env={**os.environ, **shell},
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    assert f"no warehouse at {tmp_path}/it's from .env.duckdb yet" in summary()
+    from_shell = f"{tmp_path}/from-shell.duckdb"
+    assert f"no warehouse at {from_shell} yet" in summary(WAREHOUSE_PATH=from_shell)
+
+
+def test_a_developers_env_file_changes_what_make_runs_but_not_what_the_tests_see(tmp_path):
+    checkout = tmp_path / "checkout"
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in tracked.stdout.splitlines():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, checkout / name)
+    (checkout / ".venv").symlink_to(REPO_ROOT / ".venv")
+    foreign_warehouse = tmp_path / "foreign.duckdb"
+    (checkout / ".env").write_text(
+        f"LOG_API_URL=http://127.0.0.1:1/\nFERNET_KEY={Fernet.generate_key().decode()}\n"
+        f"WAREHOUSE_PATH={foreign_warehouse}\n"
+    )
+
+    make = subprocess.run(["make", "-s", "report"], cwd=checkout, capture_output=True, text=True)
+    assert f"no warehouse at {foreign_warehouse} yet" in make.stdout, make.stdout + make.stderr
+
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_dbt_project.py"],
+        cwd=checkout,
+        env={name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert "1 passed" in tests.stdout
+    assert not foreign_warehouse.exists()
