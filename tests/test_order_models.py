@@ -6,7 +6,6 @@ and a `--full-refresh` build on the same raw data, must both equal it after ever
 
 from __future__ import annotations
 
-import csv
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,12 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox import orders_db as shop
-from settings import REPO_ROOT
 from tests.workspace import Workspace
 
 ORDER_MODELS = ("orders", "order_status_history")
-with (REPO_ROOT / "seeds" / "order_statuses.csv").open() as seed:
-    LIFECYCLE = {row["order_status"]: int(row["lifecycle_rank"]) for row in csv.DictReader(seed)}
+LIFECYCLE = {"Pending": 1, "Processing": 2, "Backordered": 3, "Shipped": 4, "Delivered": 5, "Cancelled": 6}
 STATUSES = [*LIFECYCLE, "Returned"]  # one the seed does not know
 START = datetime(2021, 3, 1, 8, 0, 0)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from settings import REPO_ROOT, Settings
+from settings import Settings
+from tests.workspace import as_a_user, checkout
 
 
 def test_the_warehouse_and_the_lake_are_where_dbts_profile_puts_them(tmp_path):
@@ -41,31 +41,20 @@ def test_env_file_settings_reach_a_command_unless_the_shell_sets_them(tmp_path):
 
 
 def test_a_developers_env_file_changes_what_make_runs_but_not_what_the_tests_see(tmp_path):
-    checkout = tmp_path / "checkout"
-    tracked = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    for name in tracked.stdout.splitlines():
-        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, checkout / name)
-    (checkout / ".venv").symlink_to(REPO_ROOT / ".venv")
+    repo = checkout(tmp_path / "checkout")
     foreign_warehouse = tmp_path / "foreign.duckdb"
-    (checkout / ".env").write_text(
+    (repo / ".env").write_text(
         f"LOG_API_URL=http://127.0.0.1:1/\nFERNET_KEY={Fernet.generate_key().decode()}\n"
         f"WAREHOUSE_PATH={foreign_warehouse}\n"
     )
 
-    make = subprocess.run(["make", "-s", "report"], cwd=checkout, capture_output=True, text=True)
+    make = subprocess.run(["make", "-s", "report"], cwd=repo, capture_output=True, text=True)
     assert f"no warehouse at {foreign_warehouse} yet" in make.stdout, make.stdout + make.stderr
 
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_dbt_project.py"],
-        cwd=checkout,
-        env={name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
+        cwd=repo,
+        env=as_a_user(repo),
         capture_output=True,
         text=True,
     )

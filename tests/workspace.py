@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,33 @@ class Workspace:
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as connection:
             return connection.execute(sql).fetchall()
+
+
+def checkout(folder: Path) -> Path:
+    """A copy of this checkout's files (as git sees them) in `folder`, sharing its `.venv`: a fresh clone, set up."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in files.stdout.splitlines():
+        if (REPO_ROOT / name).is_file():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, folder / name)
+    (folder / ".venv").symlink_to(REPO_ROOT / ".venv")
+    # The shared venv is set up already: `make` must see it as newer than what it was built from.
+    installed = (REPO_ROOT / ".venv" / ".installed").stat().st_mtime
+    os.utime(folder / "requirements.lock", (installed - 1, installed - 1))
+    return folder
+
+
+def as_a_user(folder: Path) -> dict[str, str]:
+    """The environment of a shell in `folder` with its venv activated (`source .venv/bin/activate`)."""
+    environment = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "DLT_PROJECT_DIR")}
+    return {
+        **environment,
+        "VIRTUAL_ENV": str(folder / ".venv"),
+        "PATH": f"{folder / '.venv' / 'bin'}:{os.environ['PATH']}",
+    }
