@@ -1,4 +1,5 @@
--- Every distinct record of raw.logs is in exactly one of `logs` and `logs_quarantine`.
+-- Every distinct record of raw.logs is in exactly one of `logs` and `logs_quarantine`, and every
+-- malformed element of raw.logs_rejected is in `logs_quarantine`: each thing the API sent is accounted for.
 with
 
 records as (
@@ -9,6 +10,7 @@ placed as (
     select record_id from {{ ref('logs') }}
     union all
     select record_id from {{ ref('logs_quarantine') }}
+    where not starts_with(reason, 'malformed: ')
 ),
 
 placements as (
@@ -18,7 +20,25 @@ placements as (
     from records
     left join placed on records.record_id = placed.record_id
     group by records.record_id
+),
+
+malformed_counts as (
+    select
+        (select count(*) from {{ ref('stg_log_api__logs_rejected') }}) as rejected,
+        (
+            select count(*) from {{ ref('logs_quarantine') }}
+            where starts_with(reason, 'malformed: ')
+        ) as quarantined
 )
 
-select * from placements
+select
+    record_id,
+    places as problem_count
+from placements
 where places <> 1
+union all
+select
+    null as record_id,
+    rejected - quarantined as problem_count
+from malformed_counts
+where rejected <> quarantined

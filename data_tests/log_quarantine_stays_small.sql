@@ -7,7 +7,9 @@ quarantined as (
 ),
 
 received as (
-    select count(distinct record_id) as records from {{ ref('stg_log_api__logs') }}
+    select
+        (select count(distinct record_id) from {{ ref('stg_log_api__logs') }})
+        + (select count(*) from {{ ref('stg_log_api__logs_rejected') }}) as records
 )
 
 select

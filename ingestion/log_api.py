@@ -1,45 +1,102 @@
-"""The log API as a dlt source: one poll's records, loaded once per `recordId`."""
+"""The log API as a dlt source: each record once per `recordId`, each malformed one kept, a ledger row per poll."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dlt
 from dlt.sources import DltResource
 
+from ingestion.log_api_client import Poll
+
 logger = logging.getLogger(__name__)
 
+# A changed type or an unexpected column can never alter the raw tables: such data fails the extract.
+RAW_SCHEMA_CONTRACT = {"tables": "evolve", "columns": "freeze", "data_type": "freeze"}
 # The API's own field names; dlt's naming convention turns `recordId` into `record_id`.
-RAW_COLUMNS = {
+LOGS_COLUMNS = {
     "recordId": {"data_type": "text", "nullable": False},
     "logtimestamp": {"data_type": "text", "nullable": False},
     "data": {"data_type": "text", "nullable": False},
 }
+REJECTED_COLUMNS = {
+    "record_json": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+}
+POLLS_COLUMNS = {
+    "polled_at": {"data_type": "timestamp", "nullable": False},
+    "served": {"data_type": "bigint", "nullable": False},
+    "new": {"data_type": "bigint", "nullable": False},
+    "known": {"data_type": "bigint", "nullable": False},
+    "rejected": {"data_type": "bigint", "nullable": False},
+    "oldest_logtimestamp": {"data_type": "text", "nullable": True},
+    "newest_logtimestamp": {"data_type": "text", "nullable": True},
+    "overlaps_previous": {"data_type": "bool", "nullable": True},
+}
+# Ids extracted by this many recent polls are remembered in the state: they cover packages not loaded yet.
+RECENT_POLLS = 10
 
 
-@dlt.source(name="log_api")
-def log_api(records: list[dict]) -> DltResource:
-    """`records` is one poll of the API (see `log_api_client.poll`), shared by every destination."""
-    return logs(records)
-
-
-@dlt.resource(name="logs", write_disposition="append", primary_key="recordId", columns=RAW_COLUMNS)
-def logs(
-    records: list[dict],
-    logged=dlt.sources.incremental("logtimestamp", primary_key="recordId"),  # noqa: B008
-) -> Iterator[list[dict]]:
-    """Every record not loaded by an earlier poll, exactly as the API sent it.
-
-    Consecutive polls overlap; the cursor on `logtimestamp` plus dlt's de-duplication of
-    rows on the boundary (by `recordId`) let each record through once, whatever its token.
+@dlt.source(name="log_api", schema_contract=RAW_SCHEMA_CONTRACT)
+def log_api(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> DltResource:
+    """`poll` is one answer of the API, shared by every destination; `already_loaded` asks one destination
+    which of some record ids it holds.
     """
-    oldest = min((record["logtimestamp"] for record in records), default=None)
-    if oldest is not None and logged.start_value is not None and oldest > logged.start_value:
+    resource = logs(poll, already_loaded)
+    for table, columns in (("logs", LOGS_COLUMNS), ("logs_rejected", REJECTED_COLUMNS), ("log_api_polls", POLLS_COLUMNS)):
+        # Parquet for both destinations: the lake's raw files are Parquet, and DuckDB loads it natively.
+        resource.apply_hints(table_name=table, columns=columns, file_format="parquet", create_table_variant=True)
+    return resource
+
+
+@dlt.resource(name="logs", write_disposition="append")
+def logs(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> Iterator:
+    """The poll's records whose `recordId` the destination does not hold yet, exactly as sent, whatever their time;
+    its malformed elements to `logs_rejected`; and one row about the poll to `log_api_polls`.
+    """
+    state = dlt.current.resource_state()
+    recent: list[list[str]] = state.setdefault("recent_ids", [])
+    known_ids = already_loaded([record["recordId"] for record in poll.records])
+    known_ids.update(record_id for ids in recent for record_id in ids)
+    new: list[dict] = []
+    for record in poll.records:
+        if record["recordId"] not in known_ids:
+            new.append(record)
+            known_ids.add(record["recordId"])
+
+    stamps = [record["logtimestamp"] for record in poll.records]
+    oldest, newest = min(stamps, default=None), max(stamps, default=None)
+    newest_loaded, previous_newest = state.get("newest_logtimestamp"), state.get("previous_poll_newest")
+    if oldest is not None and newest_loaded is not None and oldest > newest_loaded:
         logger.warning(
             "logs: this poll starts at %s, after the newest record already loaded (%s): records in between "
             "were not served; poll more often",
             oldest,
-            logged.start_value,
+            newest_loaded,
         )
-    yield records
+    recent.append([record["recordId"] for record in new])
+    del recent[:-RECENT_POLLS]
+    if new:
+        state["newest_logtimestamp"] = max(newest_loaded or "", *(record["logtimestamp"] for record in new))
+    if newest is not None:
+        state["previous_poll_newest"] = newest
+
+    if new:
+        yield dlt.mark.with_table_name(new, "logs")
+    if poll.rejected:
+        rows = [{"record_json": reject.record_json, "reason": reject.reason} for reject in poll.rejected]
+        yield dlt.mark.with_table_name(rows, "logs_rejected")
+    yield dlt.mark.with_table_name(
+        {
+            "polled_at": poll.polled_at,
+            "served": poll.served,
+            "new": len(new),
+            "known": len(poll.records) - len(new),
+            "rejected": len(poll.rejected),
+            "oldest_logtimestamp": oldest,
+            "newest_logtimestamp": newest,
+            "overlaps_previous": None if previous_newest is None or oldest is None else oldest <= previous_newest,
+        },
+        "log_api_polls",
+    )

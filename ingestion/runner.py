@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import dlt
 import sqlalchemy as sa
+from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.load.exceptions import LoadClientJobFailed
 from dlt.sources import DltSource
 
 from ingestion import log_api_client
@@ -34,6 +39,8 @@ class Report:
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    rejected: dict[tuple[str, str], int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     completed_earlier: set[str] = field(default_factory=set)
 
     @property
@@ -47,8 +54,15 @@ class Report:
                 f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination].format(table=source)}"
             )
         lines += [
+            f"  {source:<7} -> {destination:<9} {rows:>8,} malformed records kept in "
+            + self.where[destination].format(table=f"{source}_rejected")
+            for (source, destination), rows in self.rejected.items()
+            if rows
+        ]
+        lines += [
             f"  (+ rows of an unfinished earlier run, now loaded into the {name})" for name in self.completed_earlier
         ]
+        lines += [f"warning: {warning}" for warning in self.warnings]
         lines += [f"error: {error}" for error in self.errors]
         return "\n".join(lines)
 
@@ -63,7 +77,7 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         return report
     destinations = targets(settings)
     report.where = {target.name: target.where for target in destinations}
-    loaders: dict[str, Callable[[ExitStack], Callable[[], DltSource]]] = {
+    loaders: dict[str, Callable[[ExitStack], Callable[[dlt.Pipeline], DltSource]]] = {
         "logs": lambda stack: _logs_source(settings, stack),
         "orders": lambda stack: _orders_source(settings, stack),
     }
@@ -83,39 +97,110 @@ def _extract_then_load(
     settings: Settings,
     destinations: list[Target],
     name: str,
-    make_source: Callable[[], DltSource],
+    make_source: Callable[[dlt.Pipeline], DltSource],
     refresh: str | None,
     report: Report,
 ) -> None:
-    """Extracts into every destination's pipeline first, then loads each.
+    """Finishes what an earlier run left, then extracts into every destination's pipeline, then loads each.
 
     An extracted package is kept on disk until its destination has it, so a destination that
-    fails now (or a run killed mid-way) gets the same rows on the next run, in order.
+    fails now (or a run killed mid-way) gets the same rows on the next run, in order. Finishing
+    first means a source is read against what each destination really holds.
     """
-    pipelines: dict[str, dlt.Pipeline] = {}
+    pipelines = {target.name: _pipeline(settings, target) for target in destinations}
     for target in destinations:
-        pipeline = _pipeline(settings, target)
-        if pipeline.has_pending_data:
-            _progress(f"{name} -> {target.name}: a load an earlier run left unfinished goes first")
-            report.completed_earlier.add(target.name)
+        _finish_earlier_loads(pipelines[target.name], target, report)
+    extracted = []
+    for target in destinations:
+        pipeline = pipelines[target.name]
         try:
-            pipeline.extract(make_source(), refresh=refresh, loader_file_format=target.loader_file_format)
-            pipelines[target.name] = pipeline
+            pipeline.extract(make_source(pipeline), refresh=refresh, loader_file_format=target.loader_file_format)
+            extracted.append(target)
         except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
-    for target in destinations:
-        if target.name not in pipelines:
-            continue
+    for target in extracted:
         pipeline = pipelines[target.name]
         _progress(f"{name} -> {target.name}: loading")
-        try:
-            pipeline.normalize()
-            pipeline.load()
-        except Exception as error:  # noqa: BLE001 (reported; the package stays on disk for the next run)
+        if _normalize_and_load(pipeline, target, name, report):
+            counts = pipeline.last_trace.last_normalize_info.row_counts
+            report.rows[(name, target.name)] = counts.get(name, 0)
+            report.rejected[(name, target.name)] = counts.get(f"{name}_rejected", 0)
+
+
+def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report) -> None:
+    """Loads the packages an earlier run left, then takes the destination's state if it is newer than ours.
+
+    A run killed after writing a package but before saving its state leaves the newer state in the
+    package only; once loaded, `sync_destination` brings it back, so the rows are not read twice.
+    A new destination (no dataset yet) starts with a state of its own: dlt drops the local one.
+    """
+    if pipeline.has_pending_data:
+        _progress(f"{target.name}: a load an earlier run left unfinished goes first")
+        if not _normalize_and_load(pipeline, target, "earlier run", report):
+            return
+        report.completed_earlier.add(target.name)
+    try:
+        pipeline.sync_destination()
+    except Exception as error:  # noqa: BLE001 (the destination may be down: this run's data waits on disk)
+        _progress(f"{target.name}: its state could not be read back ({_root_cause(error)})")
+
+
+def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
+    """Normalizes and loads every pending package; True when the destination has them all.
+
+    A package that cannot be normalized, or that the destination refuses for good, is moved aside
+    (it would fail the same way on every run); one the destination could not take now stays for the next run.
+    """
+    try:
+        pipeline.normalize()
+    except Exception as error:  # noqa: BLE001 (the package's data itself is at fault: it never gets better)
+        _move_aside(pipeline, target, name, error, report)
+        return False
+    try:
+        pipeline.load()
+    except Exception as error:  # noqa: BLE001 (reported; the package stays on disk for the next run)
+        if _refused_for_good(error):
+            _move_aside(pipeline, target, name, error, report)
+        else:
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)} (kept; the next run loads it first)")
-            continue
-        counts = pipeline.last_trace.last_normalize_info.row_counts
-        report.rows[(name, target.name)] = counts.get(name, 0)
+        return False
+    return True
+
+
+def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Exception, report: Report) -> None:
+    """Copies the pending packages out of dlt's way, under `<PIPELINES_DIR>/failed_packages/`, and aborts them."""
+    kept = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
+    for load_id in [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]:
+        for folder in Path(pipeline.working_dir).rglob(load_id):
+            if folder.is_dir():
+                shutil.copytree(folder, kept / load_id, dirs_exist_ok=True)
+    pipeline.abort_packages()
+    report.errors.append(
+        f"{name} -> {target.name}: a load package failed for good ({_root_cause(error)}); it was moved aside to "
+        f"{kept} and later runs go on without it: inspect it there, fix the cause, then delete the folder"
+    )
+
+
+def _refused_for_good(error: BaseException) -> bool:
+    while error is not None:
+        if isinstance(error, DestinationTerminalException | LoadClientJobFailed):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]:
+    """Which of `record_ids` the pipeline's destination holds in `logs` (none when it has no such table yet)."""
+    if not record_ids or not pipeline.default_schema_name or "logs" not in pipeline.default_schema.tables:
+        return set()
+    placeholders = ", ".join(["%s"] * len(record_ids))
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("logs")
+            rows = client.execute_sql(f"select record_id from {table} where record_id in ({placeholders})", *record_ids)
+    except DatabaseUndefinedRelation:
+        return set()
+    return {record_id for (record_id,) in rows or []}
 
 
 def _pipeline(settings: Settings, target: Target) -> dlt.Pipeline:
@@ -127,19 +212,19 @@ def _pipeline(settings: Settings, target: Target) -> dlt.Pipeline:
     )
 
 
-def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource]:
-    """Polls the API once; every destination gets that same poll."""
+def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeline], DltSource]:
+    """Polls the API once; every destination gets that same poll, less the records it holds already."""
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
     try:
-        records = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds)
+        poll = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds)
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
-    _progress(f"logs: {len(records)} records in this poll")
-    return lambda: log_api(records)
+    _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")
+    return lambda pipeline: log_api(poll, lambda record_ids: loaded_record_ids(pipeline, record_ids))
 
 
-def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSource]:
+def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeline], DltSource]:
     url = settings.orders_db_url or _embedded_orders_db(settings)
     engine = orders_engine(url)
     stack.callback(engine.dispose)
@@ -155,7 +240,7 @@ def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[], DltSour
             f"cannot connect to the orders database at {redact(url)} ({_first_line(error)}); check ORDERS_DB_URL"
         ) from error
     _progress(f"orders: reading {settings.orders_table} at {redact(url)}")
-    return lambda: orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
+    return lambda pipeline: orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
 
 
 def orders_engine(url: str) -> sa.Engine:

@@ -17,7 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,6 +111,9 @@ class Misbehaviour:
     delay_seconds: float = 0.0
     invalid_token_every: int = 0
     non_json_responses: int = 0
+    # Sent after the latest records in every page, as they are (any JSON value): records delivered
+    # late, or malformed ones.
+    extra_records: list = field(default_factory=list)
 
 
 class LogApiSandbox:
@@ -160,13 +163,17 @@ class LogApiSandbox:
     def latest(self) -> list[dict]:
         """One poll's answer; advances the clock afterwards."""
         with self._lock:
-            page = [self.record(index) for index in self.latest_indexes()]
+            page = [self.record(index) for index in self.latest_indexes()] + list(self.misbehaviour.extra_records)
             self.pages_sent.append(page)
             steps = int(self.advance_per_poll / (STEP / RECORDS_PER_STEP))
             if steps:
                 self._published += steps
                 self._save_clock()
         return page
+
+    def late_record(self, number: int) -> dict:
+        """A valid record the server never served before, logged long before the latest ones (`number` >= 1)."""
+        return self.record(-number)
 
     def record(self, index: int) -> dict:
         every = self.misbehaviour.invalid_token_every

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from ingestion import runner
@@ -116,3 +117,69 @@ def test_invalid_tokens_are_loaded_unchanged_for_dbt_to_quarantine(project, log_
 
     [page] = sandbox.pages_sent
     assert both_destinations(settings) == (sent(page), sent(page))
+
+
+def test_a_record_first_served_after_later_records_still_lands_once(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+
+    late = [sandbox.late_record(number) for number in range(1, 14)]
+    sandbox.misbehaviour.extra_records = late
+    sandbox.advance(timedelta(minutes=1))
+    runner.run(settings, ("logs",))
+    runner.run(settings, ("logs",))  # served again: still once
+
+    first_tokens = {}
+    for page in sandbox.pages_sent:
+        for record in page:
+            first_tokens.setdefault(record["recordId"], (record["recordId"], record["logtimestamp"], record["data"]))
+    warehouse, lake = both_destinations(settings)
+    assert warehouse == lake == sorted(first_tokens.values())
+    assert {record["recordId"] for record in late} <= {row[0] for row in warehouse}
+
+
+def test_every_poll_is_in_the_ledger_and_a_gap_between_polls_shows(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+    sandbox.advance(timedelta(minutes=1))
+    runner.run(settings, ("logs",))
+    sandbox.advance(timedelta(hours=1))  # far more records than one page: some were never served
+    runner.run(settings, ("logs",))
+
+    columns = ["served", "new", "known", "rejected", "overlaps_previous"]
+    for read in (warehouse_rows, lake_rows):
+        polls = [row[1:] for row in read(settings, "log_api_polls", ["polled_at", *columns])]
+        assert polls == [(100, 100, 0, 0, None), (100, 33, 67, 0, True), (100, 100, 0, 0, False)], read.__name__
+
+
+MALFORMED = {
+    '"just a string"': "not a JSON object: str",
+    '{"recordId": "no-data", "logtimestamp": "20230316070000"}': "data missing",
+    '{"recordId": "numeric-time", "logtimestamp": 20230316070000, "data": "gAAAA"}': (
+        "logtimestamp is not a string: int"
+    ),
+    '{"recordId": "object-data", "logtimestamp": "20230316070000", "data": {"a": 1}}': "data is not a string: dict",
+    '{"recordId": "nul-byte", "logtimestamp": "20230316070000", "data": "gAAAA\\u0000"}': "data holds a NUL byte",
+}
+
+
+def test_a_malformed_record_costs_only_itself_and_is_kept_verbatim_with_its_reason(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    malformed = [json.loads(text) for text in MALFORMED]
+    sandbox.misbehaviour.extra_records = malformed
+
+    report = runner.run(settings, ("logs",))
+    report_again = runner.run(settings, ("logs",))
+
+    assert report.ok and report_again.ok, report.errors + report_again.errors
+    [first, _] = sandbox.pages_sent
+    well_formed = [record for record in first if record not in malformed]
+    assert len(well_formed) == 100
+    assert both_destinations(settings) == (sent(well_formed), sent(well_formed))
+    # The sandbox sends `json.dumps(page)`: each element's text as sent is `json.dumps(element)`.
+    expected = sorted((json.dumps(json.loads(text)), reason) for text, reason in MALFORMED.items()) * 2
+    for read in (warehouse_rows, lake_rows):
+        assert read(settings, "logs_rejected", ["record_json", "reason"]) == sorted(expected), read.__name__

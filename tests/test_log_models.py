@@ -135,3 +135,24 @@ def test_a_real_api_without_fernet_key_fails_the_run_naming_the_variable(tmp_pat
     output = workspace.dbt("run", "--select", "+logs", succeeds=False)
 
     assert "FERNET_KEY is not set: set it to the key the log API encrypts with" in output
+
+
+def test_malformed_and_late_records_are_each_accounted_for_and_a_gap_between_polls_warns(tmp_path, api):
+    sandbox, url = api
+    workspace = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=OLD_KEY)
+    late = sandbox.late_record(1)
+    sandbox.misbehaviour.extra_records = [late, {"recordId": "no-data", "logtimestamp": "20230316070000"}, 42]
+    workspace.ingest("logs")
+    sandbox.misbehaviour.extra_records = []
+    sandbox.advance(timedelta(hours=2))  # a gap: the next poll does not reach back to this one
+
+    workspace.ingest("logs")
+    output = workspace.dbt("build", "--select", "source:log_api+")
+
+    assert "WARN 1 log_api_polls_overlap" in output
+    assert "ERROR=0" in output
+    assert workspace.query(f"select count(*) from logs where record_id = '{late['recordId']}'") == [(1,)]
+    assert workspace.query("select record_id, data, reason from logs_quarantine order by reason") == [
+        ("no-data", '{"recordId": "no-data", "logtimestamp": "20230316070000"}', "malformed: data missing"),
+        (None, "42", "malformed: not a JSON object: int"),
+    ]

@@ -1,0 +1,18 @@
+with
+
+source as (
+    {{ source_or_nothing('log_api', 'logs_rejected', {
+        'record_json': 'varchar', 'reason': 'varchar', '_dlt_load_id': 'varchar', '_dlt_id': 'varchar'
+    }) }}
+),
+
+renamed as (
+    select
+        record_json,
+        reason,
+        _dlt_load_id as load_id,
+        _dlt_id as rejected_id
+    from source
+)
+
+select * from renamed
