@@ -44,7 +44,8 @@ def log_api(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> DltR
     which of some record ids it holds.
     """
     resource = logs(poll, already_loaded)
-    for table, columns in (("logs", LOGS_COLUMNS), ("logs_rejected", REJECTED_COLUMNS), ("log_api_polls", POLLS_COLUMNS)):
+    tables = {"logs": LOGS_COLUMNS, "logs_rejected": REJECTED_COLUMNS, "log_api_polls": POLLS_COLUMNS}
+    for table, columns in tables.items():
         # Parquet for both destinations: the lake's raw files are Parquet, and DuckDB loads it natively.
         resource.apply_hints(table_name=table, columns=columns, file_format="parquet", create_table_variant=True)
     return resource
