@@ -25,6 +25,9 @@ class Target:
     where: str
     destination: Destination
     loader_file_format: str | None = None
+    # A load job that ran but was not marked done (a kill in between) runs again on the next run:
+    # the lake then rewrites the same file; the warehouse would insert its rows a second time.
+    retried_job_appends_again: bool = False
 
 
 def targets(settings: Settings) -> list[Target]:
@@ -33,6 +36,7 @@ def targets(settings: Settings) -> list[Target]:
         name="warehouse",
         where=f"{settings.warehouse_path}: {DATASET}.{{table}}",
         destination=dlt.destinations.duckdb(credentials=str(settings.warehouse_path)),
+        retried_job_appends_again=True,
     )
     lake = Target(
         name="lake",

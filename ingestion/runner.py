@@ -77,6 +77,9 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         return report
     destinations = targets(settings)
     report.where = {target.name: target.where for target in destinations}
+    pipelines = {target.name: _pipeline(settings, target) for target in destinations}
+    for target in destinations:
+        _finish_earlier_loads(pipelines[target.name], target, report)
     loaders: dict[str, Callable[[ExitStack], Callable[[dlt.Pipeline], DltSource]]] = {
         "logs": lambda stack: _logs_source(settings, stack),
         "orders": lambda stack: _orders_source(settings, stack),
@@ -89,27 +92,23 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
                 report.errors.append(str(error))
                 continue
             refresh = "drop_resources" if full_refresh and name == "orders" else None
-            _extract_then_load(settings, destinations, name, make_source, refresh, report)
+            _extract_then_load(pipelines, destinations, name, make_source, refresh, report)
     return report
 
 
 def _extract_then_load(
-    settings: Settings,
+    pipelines: dict[str, dlt.Pipeline],
     destinations: list[Target],
     name: str,
     make_source: Callable[[dlt.Pipeline], DltSource],
     refresh: str | None,
     report: Report,
 ) -> None:
-    """Finishes what an earlier run left, then extracts into every destination's pipeline, then loads each.
+    """Extracts into every destination's pipeline first, then loads each.
 
     An extracted package is kept on disk until its destination has it, so a destination that
-    fails now (or a run killed mid-way) gets the same rows on the next run, in order. Finishing
-    first means a source is read against what each destination really holds.
+    fails now (or a run killed mid-way) gets the same rows on the next run, in order.
     """
-    pipelines = {target.name: _pipeline(settings, target) for target in destinations}
-    for target in destinations:
-        _finish_earlier_loads(pipelines[target.name], target, report)
     extracted = []
     for target in destinations:
         pipeline = pipelines[target.name]
@@ -136,7 +135,7 @@ def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report
     """
     if pipeline.has_pending_data:
         _progress(f"{target.name}: a load an earlier run left unfinished goes first")
-        if not _normalize_and_load(pipeline, target, "earlier run", report):
+        if not _normalize_and_load(pipeline, target, "an earlier run", report):
             return
         report.completed_earlier.add(target.name)
     try:
@@ -157,14 +156,37 @@ def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, repor
         _move_aside(pipeline, target, name, error, report)
         return False
     try:
-        pipeline.load()
+        info = pipeline.load()
     except Exception as error:  # noqa: BLE001 (reported; the package stays on disk for the next run)
         if _refused_for_good(error):
             _move_aside(pipeline, target, name, error, report)
         else:
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)} (kept; the next run loads it first)")
         return False
+    if target.retried_job_appends_again and info.loads_ids:
+        _drop_rows_loaded_twice(pipeline, info.loads_ids)
     return True
+
+
+def _drop_rows_loaded_twice(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
+    """Keeps one row per `_dlt_id` among the rows of `load_ids`: a job re-run after a kill inserted its rows again.
+
+    Only the packages just loaded can hold such rows, so only their rows are looked at.
+    """
+    loads = ", ".join(["%s"] * len(load_ids))
+    tables = {table for schema in pipeline.schemas.values() for table in schema.data_table_names()}
+    with pipeline.sql_client() as client:
+        for table in sorted(tables):
+            name = client.make_qualified_table_name(table)
+            client.execute_sql(
+                f"""
+                delete from {name}
+                where _dlt_load_id in ({loads})
+                    and rowid not in (select min(rowid) from {name} where _dlt_load_id in ({loads}) group by _dlt_id)
+                """,
+                *load_ids,
+                *load_ids,
+            )
 
 
 def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Exception, report: Report) -> None:
@@ -191,11 +213,12 @@ def _refused_for_good(error: BaseException) -> bool:
 
 def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]:
     """Which of `record_ids` the pipeline's destination holds in `logs` (none when it has no such table yet)."""
-    if not record_ids or not pipeline.default_schema_name or "logs" not in pipeline.default_schema.tables:
+    schema = pipeline.schemas.get("log_api")
+    if not record_ids or schema is None or "logs" not in schema.data_table_names():
         return set()
     placeholders = ", ".join(["%s"] * len(record_ids))
     try:
-        with pipeline.sql_client() as client:
+        with pipeline.sql_client(schema.name) as client:
             table = client.make_qualified_table_name("logs")
             rows = client.execute_sql(f"select record_id from {table} where record_id in ({placeholders})", *record_ids)
     except DatabaseUndefinedRelation:

@@ -10,7 +10,9 @@ import boto3
 import duckdb
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import sqlalchemy as sa
 
+from sandbox import orders_db as shop
 from settings import Settings
 
 
@@ -64,3 +66,55 @@ def _plain(row) -> tuple:
         value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
         for value in values
     )
+
+
+LOG_COLUMNS = ["record_id", "logtimestamp", "data"]
+ORDER_COLUMNS = ["order_id", "order_status", "last_updated"]
+
+
+def source_orders(url: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    table = shop.orders_table()
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(table.c.OrderId, table.c.OrderStatus, table.c.LastUpdated)).fetchall()
+    engine.dispose()
+    return sorted(tuple(row) for row in rows)
+
+
+def sent_records(sandbox) -> list[tuple]:
+    """Each record once, with the token of the first poll that carried it."""
+    first: dict[str, tuple] = {}
+    for page in sandbox.pages_sent:
+        for record in page:
+            first.setdefault(record["recordId"], (record["recordId"], record["logtimestamp"], record["data"]))
+    return sorted(first.values())
+
+
+def seeded(url: str) -> str:
+    engine = sa.create_engine(url)
+    shop.seed(engine, orders=50)
+    engine.dispose()
+    return url
+
+
+def assert_destinations_hold(settings, sandbox, orders_url) -> None:
+    for read in (warehouse_rows, lake_rows):
+        assert read(settings, "logs", LOG_COLUMNS) == sent_records(sandbox), read.__name__
+        assert read(settings, "orders", ORDER_COLUMNS) == source_orders(orders_url), read.__name__
+
+
+def assert_each_record_and_row_once(settings, sandbox, orders_url) -> None:
+    """Every record the API served is in both destinations once, with a token the API sent for it (a killed
+    run's poll may never land, and the next poll carries the record with another token); every source row once.
+    """
+    sent: dict[str, set[tuple]] = {}
+    for page in sandbox.pages_sent:
+        for record in page:
+            sent.setdefault(record["recordId"], set()).add((record["recordId"], record["logtimestamp"], record["data"]))
+    for read in (warehouse_rows, lake_rows):
+        rows = read(settings, "logs", LOG_COLUMNS)
+        assert sorted(row[0] for row in rows) == sorted(sent), read.__name__
+        assert all(row in sent[row[0]] for row in rows), read.__name__
+        orders = read(settings, "orders", ORDER_COLUMNS)
+        expected = source_orders(orders_url)
+        assert orders == expected, (read.__name__, set(orders) ^ set(expected), len(orders), len(expected))

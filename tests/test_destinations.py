@@ -12,41 +12,7 @@ import sqlalchemy as sa
 
 from ingestion import runner
 from sandbox import orders_db as shop
-from tests.readers import lake_rows, warehouse_rows
-
-LOG_COLUMNS = ["record_id", "logtimestamp", "data"]
-ORDER_COLUMNS = ["order_id", "order_status", "last_updated"]
-
-
-def source_orders(url: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    table = shop.orders_table()
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(table.c.OrderId, table.c.OrderStatus, table.c.LastUpdated)).fetchall()
-    engine.dispose()
-    return sorted(tuple(row) for row in rows)
-
-
-def sent_records(sandbox) -> list[tuple]:
-    """Each record once, with the token of the first poll that carried it."""
-    first: dict[str, tuple] = {}
-    for page in sandbox.pages_sent:
-        for record in page:
-            first.setdefault(record["recordId"], (record["recordId"], record["logtimestamp"], record["data"]))
-    return sorted(first.values())
-
-
-def seeded(url: str) -> str:
-    engine = sa.create_engine(url)
-    shop.seed(engine, orders=50)
-    engine.dispose()
-    return url
-
-
-def assert_destinations_hold(settings, sandbox, orders_url) -> None:
-    for read in (warehouse_rows, lake_rows):
-        assert read(settings, "logs", LOG_COLUMNS) == sent_records(sandbox), read.__name__
-        assert read(settings, "orders", ORDER_COLUMNS) == source_orders(orders_url), read.__name__
+from tests.readers import LOG_COLUMNS, assert_destinations_hold, seeded, source_orders, warehouse_rows
 
 
 def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(project, log_api, mysql_url, s3_lake):
