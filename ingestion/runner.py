@@ -20,12 +20,14 @@ from dlt.sources import DltSource
 from ingestion import log_api_client
 from ingestion.destinations import DATASET, Target, check_lake, targets
 from ingestion.log_api import log_api
-from ingestion.orders_db import orders_db
+from ingestion.orders_db import loaded_source, orders_db, rows_missing_by_day, source_identity
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
 
 SOURCES = ("logs", "orders")
+# A source, ready to read: a dlt source for each destination's pipeline, and a check to run after loading.
+Loader = tuple[Callable[[dlt.Pipeline], DltSource], Callable[[dict[str, dlt.Pipeline], "Report"], None] | None]
 
 
 class SourceError(RuntimeError):
@@ -41,6 +43,7 @@ class Report:
     errors: list[str] = field(default_factory=list)
     rejected: dict[tuple[str, str], int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     completed_earlier: set[str] = field(default_factory=set)
 
     @property
@@ -62,6 +65,7 @@ class Report:
         lines += [
             f"  (+ rows of an unfinished earlier run, now loaded into the {name})" for name in self.completed_earlier
         ]
+        lines += [f"note: {note}" for note in self.notes]
         lines += [f"warning: {warning}" for warning in self.warnings]
         lines += [f"error: {error}" for error in self.errors]
         return "\n".join(lines)
@@ -80,19 +84,21 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
     pipelines = {target.name: _pipeline(settings, target) for target in destinations}
     for target in destinations:
         _finish_earlier_loads(pipelines[target.name], target, report)
-    loaders: dict[str, Callable[[ExitStack], Callable[[dlt.Pipeline], DltSource]]] = {
+    loaders: dict[str, Callable[[ExitStack], Loader]] = {
         "logs": lambda stack: _logs_source(settings, stack),
-        "orders": lambda stack: _orders_source(settings, stack),
+        "orders": lambda stack: _orders_source(settings, stack, full_refresh),
     }
     for name in sources:
         with ExitStack() as stack:
             try:
-                make_source = loaders[name](stack)
+                make_source, after_load = loaders[name](stack)
             except RuntimeError as error:
                 report.errors.append(str(error))
                 continue
             refresh = "drop_resources" if full_refresh and name == "orders" else None
             _extract_then_load(pipelines, destinations, name, make_source, refresh, report)
+            if after_load:
+                after_load(pipelines, report)
     return report
 
 
@@ -115,6 +121,8 @@ def _extract_then_load(
         try:
             pipeline.extract(make_source(pipeline), refresh=refresh, loader_file_format=target.loader_file_format)
             extracted.append(target)
+        except SourceError as error:
+            report.errors.append(f"{name} -> {target.name}: {error}")
         except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
     for target in extracted:
@@ -138,10 +146,18 @@ def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report
         if not _normalize_and_load(pipeline, target, "an earlier run", report):
             return
         report.completed_earlier.add(target.name)
+    loaded_before = bool(pipeline.state.get("sources"))
     try:
         pipeline.sync_destination()
     except Exception as error:  # noqa: BLE001 (the destination may be down: this run's data waits on disk)
         _progress(f"{target.name}: its state could not be read back ({_root_cause(error)})")
+        return
+    if loaded_before and not pipeline.state.get("sources"):
+        report.notes.append(
+            f"{target.name} at {target.where.format(table='…')} holds nothing loaded yet, though this machine has "
+            "loaded elsewhere before (WAREHOUSE_PATH or LAKE_URL changed?): it starts a complete load of its own. "
+            "Log records the API no longer serves cannot be fetched again: they stay where they were loaded"
+        )
 
 
 def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
@@ -235,7 +251,7 @@ def _pipeline(settings: Settings, target: Target) -> dlt.Pipeline:
     )
 
 
-def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeline], DltSource]:
+def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
     """Polls the API once; every destination gets that same poll, less the records it holds already."""
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
@@ -244,10 +260,10 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeline
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")
-    return lambda pipeline: log_api(poll, lambda record_ids: loaded_record_ids(pipeline, record_ids))
+    return lambda pipeline: log_api(poll, lambda record_ids: loaded_record_ids(pipeline, record_ids)), None
 
 
-def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeline], DltSource]:
+def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool) -> Loader:
     url = settings.orders_db_url or _embedded_orders_db(settings)
     engine = orders_engine(url)
     stack.callback(engine.dispose)
@@ -263,7 +279,32 @@ def _orders_source(settings: Settings, stack: ExitStack) -> Callable[[dlt.Pipeli
             f"cannot connect to the orders database at {redact(url)} ({_first_line(error)}); check ORDERS_DB_URL"
         ) from error
     _progress(f"orders: reading {settings.orders_table} at {redact(url)}")
-    return lambda pipeline: orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
+    identity = source_identity(engine, settings.orders_table)
+
+    def make_source(pipeline: dlt.Pipeline) -> DltSource:
+        loaded = loaded_source(pipeline)
+        if loaded not in (None, identity) and not full_refresh:
+            raise SourceError(
+                f"this destination holds orders loaded from {loaded}, and ORDERS_DB_URL / ORDERS_TABLE now name "
+                f"{identity}: run `python -m ingestion run --source orders --full-refresh` to replace raw.orders "
+                "with the new source, or set them back"
+            )
+        return orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
+
+    def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
+        if ("orders", "warehouse") not in report.rows:
+            return
+        missing = rows_missing_by_day(engine, settings.orders_table, pipelines["warehouse"])
+        if missing:
+            days = ", ".join(f"{day} ({rows})" for day, rows in list(missing.items())[:5])
+            report.warnings.append(
+                f"orders: {sum(missing.values())} source rows are not in the warehouse, on {len(missing)} day(s): "
+                f"{days}{' …' if len(missing) > 5 else ''}. They were committed later than the look-back "
+                f"({settings.orders_lookback_seconds} s) covers: run `python -m ingestion run --source orders "
+                "--full-refresh`, or raise ORDERS_LOOKBACK_SECONDS"
+            )
+
+    return make_source, after_load
 
 
 def orders_engine(url: str) -> sa.Engine:

@@ -51,7 +51,7 @@ def orders_table(name: str = "Orders", metadata: sa.MetaData | None = None) -> s
         metadata or sa.MetaData(),
         sa.Column("OrderId", sa.Integer, nullable=False),
         sa.Column("OrderStatus", sa.String(30), nullable=False),
-        sa.Column("LastUpdated", sa.DateTime, nullable=False),
+        sa.Column("LastUpdated", sa.DateTime, nullable=True),  # as in the book: a row may lack it
     )
 
 

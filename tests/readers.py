@@ -36,7 +36,12 @@ def warehouse_rows(settings: Settings, table: str, columns: list[str]) -> list[t
         if not exists:
             return []
         rows = connection.execute(f"select {', '.join(columns)} from raw.{table}").fetchall()
-    return sorted(_plain(row) for row in rows)
+    return in_order(_plain(row) for row in rows)
+
+
+def in_order(rows) -> list[tuple]:
+    """`rows` sorted, NULLs (None) last in each column."""
+    return sorted(rows, key=lambda row: tuple((value is None, value) for value in row))
 
 
 def lake_rows(settings: Settings, table: str, columns: list[str]) -> list[tuple]:
@@ -56,7 +61,7 @@ def lake_rows(settings: Settings, table: str, columns: list[str]) -> list[tuple]
     if filesystem.get_file_info(path).type == pafs.FileType.NotFound:
         return []
     dataset = ds.dataset(path, filesystem=filesystem, format="parquet")
-    return sorted(_plain(row) for row in dataset.to_table(columns=columns).to_pylist())
+    return in_order(_plain(row) for row in dataset.to_table(columns=columns).to_pylist())
 
 
 def _plain(row) -> tuple:

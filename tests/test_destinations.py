@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from ingestion import runner
 from sandbox import orders_db as shop
-from tests.readers import LOG_COLUMNS, assert_destinations_hold, seeded, source_orders, warehouse_rows
+from tests.readers import (
+    LOG_COLUMNS,
+    ORDER_COLUMNS,
+    assert_destinations_hold,
+    lake_rows,
+    seeded,
+    source_orders,
+    warehouse_rows,
+)
 
 
 def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(project, log_api, mysql_url, s3_lake):
@@ -163,3 +171,26 @@ def _run_until(environment: dict[str, str], line: str, folder) -> None:
             break
     process.wait()
     process.stderr.close()
+
+
+def test_a_new_warehouse_gets_a_complete_load_of_its_own_and_is_told_what_history_it_lacks(project, log_api, tmp_path):
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    runner.run(settings)
+    sandbox.advance(timedelta(minutes=1))
+    engine = sa.create_engine(orders_url)
+    shop.advance(engine)
+    engine.dispose()
+    runner.run(settings)
+
+    moved = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, WAREHOUSE_PATH=str(tmp_path / "new.duckdb"))
+    report = runner.run(moved)
+
+    assert report.ok, report.errors
+    assert warehouse_rows(moved, "orders", ORDER_COLUMNS) == source_orders(orders_url)
+    served_now = sorted((r["recordId"], r["logtimestamp"], r["data"]) for r in sandbox.pages_sent[-1])
+    assert warehouse_rows(moved, "logs", LOG_COLUMNS) == served_now
+    [note] = report.notes
+    assert note.startswith(f"warehouse at {tmp_path / 'new.duckdb'}") and "cannot be fetched again" in note
+    assert lake_rows(moved, "orders", ORDER_COLUMNS) == source_orders(orders_url), "the lake goes on as before"

@@ -181,3 +181,35 @@ def test_the_models_follow_the_sandbox_shop_on_mariadb(tmp_path, mysql_url, step
         assert built(workspace) == expected, f"incremental build after step {number}"
     assert full_refresh_of(workspace, tmp_path / "refresh") == built(workspace)
     engine.dispose()
+
+
+def test_after_a_full_refresh_of_the_source_the_next_run_drops_orders_it_no_longer_has(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.orders_table().create(engine)
+    insert(engine, shop.BOOK_ROWS)
+    workspace = Workspace(tmp_path / "project", ORDERS_DB_URL=str(engine.url))
+    build_orders(workspace)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("delete from Orders where OrderId = 2")
+
+    workspace.ingest("orders", full_refresh=True)
+    workspace.dbt("run", "--select", "+order_status_history", "+orders")
+
+    expected = truth(source_rows(engine))
+    assert [order for order, _, _ in expected[0]] == [1, 3]
+    assert built(workspace) == expected
+    assert full_refresh_of(workspace, tmp_path / "refresh") == expected
+
+
+def test_a_row_without_last_updated_is_left_out_of_the_history_with_a_warning(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.orders_table().create(engine)
+    insert(engine, [*shop.BOOK_ROWS, (4, "Pending", None)])
+    workspace = Workspace(tmp_path / "project", ORDERS_DB_URL=str(engine.url))
+
+    workspace.ingest("orders")
+    output = workspace.dbt("build", "--select", "+order_status_history", "+orders")
+
+    assert "WARN 1 not_null_stg_orders_db__orders_last_updated_at" in output
+    assert built(workspace) == truth([row for row in source_rows(engine) if row[2] is not None])
+    assert workspace.query("select count(*) from orders where order_id = 4") == [(0,)]

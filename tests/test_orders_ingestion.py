@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ingestion import runner
 from sandbox import orders_db as shop
-from tests.readers import lake_rows, warehouse_rows
+from tests.readers import in_order, lake_rows, warehouse_rows
 
 COLUMNS = ["order_id", "order_status", "last_updated"]
 
@@ -33,7 +33,7 @@ def source_rows(engine: sa.Engine) -> list[tuple]:
     table = sa.Table("Orders", sa.MetaData(), autoload_with=engine)
     with engine.connect() as connection:
         rows = connection.execute(sa.select(table.c.OrderId, table.c.OrderStatus, table.c.LastUpdated)).fetchall()
-    return sorted(tuple(row) for row in rows)
+    return in_order(tuple(row) for row in rows)
 
 
 def insert(engine: sa.Engine, *rows: tuple[int, str, datetime]) -> None:
@@ -122,12 +122,16 @@ def test_a_row_committed_later_than_the_lookback_waits_for_a_full_refresh(projec
     newest = max(updated for _, _, updated in shop.BOOK_ROWS)
     insert(engine, (2, "Delivered", newest - timedelta(hours=2)))
 
-    runner.run(settings, ("orders",))
+    missed = runner.run(settings, ("orders",))
     assert loaded(settings)[0] == sorted(shop.BOOK_ROWS)
+    [warning] = missed.warnings
+    assert "1 source rows are not in the warehouse" in warning and "2020-07-12 (1)" in warning
+    assert "--full-refresh" in warning and "ORDERS_LOOKBACK_SECONDS" in warning
 
     report = runner.run(settings, ("orders",), full_refresh=True)
     assert report.rows == {("orders", "warehouse"): 6, ("orders", "lake"): 6}
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
+    assert report.warnings == []
 
 
 def test_identical_source_rows_are_all_kept_and_a_late_twin_is_added(project, orders_url, engine):
@@ -197,3 +201,36 @@ def test_a_missing_table_names_the_table_setting(project, orders_url):
 
     [error] = report.errors
     assert "'Orderz' not found" in error and "ORDERS_TABLE" in error
+
+
+def test_a_row_without_last_updated_lands_once_and_later_runs_go_on(project, orders_url, engine):
+    books_table(engine)
+    insert(engine, (9, "Pending", None))
+    settings = project(ORDERS_DB_URL=orders_url)
+
+    first = runner.run(settings, ("orders",))
+    insert(engine, (10, "Pending", max(updated for _, _, updated in shop.BOOK_ROWS) + timedelta(hours=1)))
+    second = runner.run(settings, ("orders",))
+
+    assert first.ok and second.ok, first.errors + second.errors
+    assert (9, "Pending", None) in source_rows(engine)
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+
+
+def test_another_orders_source_stops_with_one_line_until_a_full_refresh(project, tmp_path):
+    sandbox_shop, real_shop = (sa.create_engine(f"sqlite:///{tmp_path / name}") for name in ("sandbox.db", "real.db"))
+    shop.seed(sandbox_shop, orders=20)
+    books_table(real_shop)
+    runner.run(project(ORDERS_DB_URL=str(sandbox_shop.url)), ("orders",))
+    settings = project(ORDERS_DB_URL=str(real_shop.url))
+
+    switched = runner.run(settings, ("orders",))
+
+    assert len(switched.errors) == 2 and all("\n" not in error for error in switched.errors)
+    assert "holds orders loaded from sqlite:///" in switched.errors[0] and "real.db table Orders" in switched.errors[0]
+    assert "--full-refresh" in switched.errors[0]
+    assert loaded(settings) == (source_rows(sandbox_shop), source_rows(sandbox_shop))
+
+    refreshed = runner.run(settings, ("orders",), full_refresh=True)
+    assert refreshed.ok, refreshed.errors
+    assert loaded(settings) == (sorted(shop.BOOK_ROWS), sorted(shop.BOOK_ROWS))

@@ -16,3 +16,14 @@
     select * from {{ changes }}
     {%- endif %}
 {% endmacro %}
+
+
+{#
+    On an incremental run: deletes from this model the orders that have no row in `changes` any more
+    (the source was reloaded with `--full-refresh` without them), so the model equals a full build.
+#}
+{% macro delete_orders_no_longer_in(changes) %}
+    {%- if is_incremental() %}
+    delete from {{ this }} where order_id not in (select order_id from {{ changes }})
+    {%- endif %}
+{% endmacro %}
