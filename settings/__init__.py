@@ -49,7 +49,9 @@ AWS_CREDENTIAL_FIELDS = (
     "endpoint_url",
 )
 # Fail within seconds when S3 is unreachable, rather than after botocore's long default retries.
-S3_CLIENT_CONFIG = {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 3, "mode": "standard"}}
+S3_CLIENT_CONFIG = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 2, "mode": "standard"}}
+# s3fs retries each call again on top of botocore; two tries are enough to ride out a blip.
+S3_FILESYSTEM_RETRIES = 2
 
 
 class ConfigError(ValueError):

@@ -7,6 +7,7 @@ SIGKILL there, so no test depends on timing luck.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox import orders_db as shop
-from tests.faults import STEPS
+from settings import REPO_ROOT
+from tests.faults import DBT_STEPS, STEPS
 from tests.readers import assert_each_record_and_row_once, seeded
+from tests.workspace import Workspace
 
 
 @pytest.mark.parametrize("source", ["logs", "orders"])
@@ -54,3 +57,46 @@ def test_a_run_killed_at_any_step_is_completed_by_the_next_without_doubles_or_lo
 
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert_each_record_and_row_once(settings, sandbox, orders_url)
+
+
+@pytest.mark.parametrize("step", list(DBT_STEPS))
+def test_a_dbt_build_killed_mid_model_or_mid_export_is_made_whole_by_the_next_build(step, tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.seed(engine, orders=40)
+    workspace = Workspace(tmp_path / "project", ORDERS_DB_URL=str(engine.url))
+    workspace.ingest()
+    workspace.dbt("build")
+    shop.advance(engine)
+    workspace.ingest()
+
+    killed = workspace.cli(
+        "tests.faults",
+        step,
+        "build",
+        *("--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)),
+        *("--target-path", str(workspace.folder / "target"), "--log-path", str(workspace.folder)),
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
+    workspace.dbt("build")
+
+    models = {
+        "orders": "select order_id, order_status, last_updated_at, first_updated_at, status_changes from orders",
+        "order_status_history": (
+            "select order_id, order_status, valid_from, valid_to, is_current from order_status_history"
+        ),
+        "logs_compressed": "select * exclude (load_id) from logs_compressed",
+    }
+    rebuilt = Workspace(tmp_path / "rebuilt", ORDERS_DB_URL=str(engine.url))
+    rebuilt.settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(workspace.settings.warehouse_path, rebuilt.settings.warehouse_path)
+    rebuilt.dbt("run", "--full-refresh", "--exclude", "path:models/exports")
+    for model, sql in models.items():
+        assert sorted(workspace.query(sql)) == sorted(rebuilt.query(sql)), model
+    lake = workspace.settings.lake_url
+    for export, table, keys in (("orders", "orders", "dt"), ("logs", "logs_compressed", "dt, hour")):
+        exported = f"read_parquet('{lake}/exports/{export}/**/*.parquet', hive_partitioning = true)"
+        differences = workspace.query(
+            f"(select * exclude ({keys}) from {exported} except all select * from {table})"
+            f" union all (select * from {table} except all select * exclude ({keys}) from {exported})"
+        )
+        assert differences == [], export

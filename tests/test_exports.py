@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from sandbox import log_api as sandbox_api
 from sandbox import orders_db as shop
 from settings import REPO_ROOT, Settings
+from tests.conftest import S3_KEYS
 from tests.readers import s3_client
 from tests.workspace import Workspace
 from transforms import lake_export
@@ -289,3 +292,61 @@ def test_make_sql_opens_the_warehouse_and_a_snapshot_while_a_run_holds_it(tmp_pa
         held = shell("select count(*) as orders from raw.orders;")
     assert held.returncode == 0, held.stderr
     assert "snapshot" in held.stderr and str(rows) in held.stdout
+
+
+def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    orders = lake_export.Export("orders", "select * from orders", {"dt": "strftime(updated_at, '%Y-%m-%d')"})
+    with duckdb.connect() as connection:
+        connection.execute("create table orders as select 1 as order_id, timestamp '2020-01-05 10:00' as updated_at")
+        lake_export.export(connection, lake, orders, {})  # killed before dbt saved this manifest: it is lost
+        connection.execute("update orders set updated_at = timestamp '2020-01-09 10:00'")
+
+        manifest = lake_export.export(connection, lake, orders, {})
+
+    assert manifest["partition"].to_pylist() == ["dt=2020-01-09"]
+    assert sorted(lake.partitions_present("exports", "orders")) == ["dt=2020-01-09"]
+
+
+@pytest.fixture
+def hung_endpoint():
+    """An S3 endpoint that accepts connections and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_hung_s3_endpoint_fails_an_export_with_one_line_naming_the_settings(tmp_path, hung_endpoint):
+    settings = Settings.from_env(
+        {**S3_KEYS, "AWS_ENDPOINT_URL": hung_endpoint, "LAKE_URL": "s3://hung-bucket/lake"}, root=tmp_path
+    )
+    table = lake_export.Export("orders", "select 1 as order_id, date '2020-01-05' as dt", {"dt": "dt"})
+
+    class Model:
+        this = "exports.export_orders_manifest"
+
+    with duckdb.connect() as connection, pytest.raises(lake_export.LakeUnavailableError) as failure:
+        lake_export.export_model(Model, connection, settings, table)
+
+    message = str(failure.value)
+    assert "\n" not in message
+    assert "s3://hung-bucket/lake" in message and "AWS_ENDPOINT_URL" in message

@@ -22,7 +22,7 @@ import duckdb
 import fsspec
 import pyarrow as pa
 
-from settings import Settings
+from settings import S3_FILESYSTEM_RETRIES, Settings
 
 PART_FILE = "part_0.parquet"
 MANIFEST_SCHEMA = pa.schema(
@@ -33,6 +33,10 @@ MANIFEST_SCHEMA = pa.schema(
         ("exported_at", pa.timestamp("us")),
     ]
 )
+
+
+class LakeUnavailableError(RuntimeError):
+    """The lake could not be written; the message says which settings to check."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Lake:
         if not settings.lake_is_s3:
             return cls(fsspec.filesystem("file"), settings.lake_url, is_local=True)
         filesystem = fsspec.filesystem("s3", skip_instance_cache=True, **settings.s3_filesystem_options())
+        filesystem.retries = S3_FILESYSTEM_RETRIES
         return cls(filesystem, settings.lake_url.removeprefix("s3://"), is_local=False)
 
     def path(self, *parts: str) -> str:
@@ -121,7 +126,14 @@ class Export:
 def export_model(dbt, session: duckdb.DuckDBPyConnection, settings: Settings, table: Export) -> pa.Table:
     """An export model's whole job: bring the lake in line with `table`; the model's table is the new manifest."""
     lake = Lake.from_settings(settings)
-    return export(session, lake, table, previous_manifest(session, str(dbt.this)))
+    try:
+        return export(session, lake, table, previous_manifest(session, str(dbt.this)))
+    except (OSError, TimeoutError) as error:  # s3fs and the local disk raise OSError subclasses
+        raise LakeUnavailableError(
+            f"cannot write exports/{table.name} to the lake at {settings.lake_url} ({type(error).__name__}: "
+            f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no answer'}); check LAKE_URL, "
+            "AWS_ENDPOINT_URL and the AWS credentials, then run dbt again: partitions written so far are whole"
+        ) from error
 
 
 def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -155,7 +167,9 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
         _write_json_files(session, lake, table, keyed, changed)
     elif changed:
         _write_parquet_partitions(session, lake, table, keyed, changed)
-    for partition in sorted(set(previous) - set(current)):
+    # What the lake holds, not only what the last manifest listed: a run killed before dbt saved
+    # its manifest may have published partitions that no manifest names.
+    for partition in sorted((set(previous) | present) - set(current)):
         lake.remove_partition("exports", table.name, partition)
     exported_at = datetime.now(UTC).replace(tzinfo=None)
     return pa.Table.from_pylist(
