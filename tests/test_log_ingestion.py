@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import duckdb
+
 from ingestion import runner
 from tests.readers import lake_rows, warehouse_rows
 
@@ -183,3 +185,28 @@ def test_a_malformed_record_costs_only_itself_and_is_kept_verbatim_with_its_reas
     expected = sorted((json.dumps(json.loads(text)), reason) for text, reason in MALFORMED.items()) * 2
     for read in (warehouse_rows, lake_rows):
         assert read(settings, "logs_rejected", ["record_json", "reason"]) == sorted(expected), read.__name__
+
+
+def test_a_package_the_warehouse_refuses_for_good_is_moved_aside_and_blocks_no_later_run(project, log_api):
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    runner.run(settings, ("logs",))
+    with duckdb.connect(str(settings.warehouse_path)) as warehouse:  # someone replaced the raw table by a view
+        warehouse.execute("alter table raw.logs rename to logs_by_hand")
+        warehouse.execute("create view raw.logs as select * from raw.logs_by_hand")
+    sandbox.advance(timedelta(minutes=1))
+
+    refused = runner.run(settings, ("logs",))
+
+    [error] = refused.errors
+    kept = settings.pipelines_dir / "failed_packages" / "elt_warehouse"
+    assert error.startswith("logs -> warehouse: a load package failed for good") and "\n" not in error
+    assert f"moved aside to {kept}" in error
+    assert any(path.suffix == ".parquet" for path in kept.rglob("*"))
+    assert len(lake_rows(settings, "logs", COLUMNS)) == 133, "the lake goes on"
+
+    sandbox.advance(timedelta(minutes=1))
+    later = runner.run(settings, ("logs",))
+    [again] = later.errors
+    assert again.startswith("logs -> warehouse: a load package failed for good"), "no retry of the refused package"
+    assert len(lake_rows(settings, "logs", COLUMNS)) == 166

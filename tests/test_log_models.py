@@ -6,6 +6,7 @@ import json
 import shutil
 from datetime import timedelta
 
+import duckdb
 import pytest
 from cryptography.fernet import Fernet
 
@@ -156,3 +157,17 @@ def test_malformed_and_late_records_are_each_accounted_for_and_a_gap_between_pol
         ("no-data", '{"recordId": "no-data", "logtimestamp": "20230316070000"}', "malformed: data missing"),
         (None, "42", "malformed: not a JSON object: int"),
     ]
+
+
+def test_a_duplicate_raw_row_warns_and_blocks_no_model(tmp_path, api):
+    _, url = api
+    workspace = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=OLD_KEY)
+    workspace.ingest("logs")
+    with duckdb.connect(str(workspace.settings.warehouse_path)) as warehouse:
+        warehouse.execute("insert into raw.logs select * from raw.logs limit 1")
+
+    output = workspace.dbt("build", "--select", "source:log_api+")
+
+    assert "ERROR=0" in output and "SKIP=0" in output
+    assert "WARN 1 source_unique_log_api_logs_record_id" in output
+    assert workspace.query("select count(*), count(distinct record_id) from logs") == [(100, 100)]

@@ -6,7 +6,11 @@
 with
 
 lifecycle as (
-    select * from (
+    select
+        statuses.order_status,
+        statuses.lifecycle_rank,
+        statuses.description
+    from (
         values
         ('Pending', 1, 'Placed and waiting to be processed'),
         ('Processing', 2, 'Being picked and packed'),
