@@ -14,7 +14,7 @@ from sandbox import log_api as sandbox_api
 from tests.workspace import Workspace
 
 LOG_MODELS = ("logs", "logs_quarantine", "logs_compressed")
-LOG_BUILD = ("build", "--select", "+logs+")
+LOG_BUILD = ("build", "--select", "source:log_api+")
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 
