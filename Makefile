@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON_CODE := ingestion transforms models settings sandbox warehouse tests bench
 # .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
-# and the shell's own variables win. `make test` never reads it.
+# and the shell's own variables win. `make test` never reads it. `exec`: the command replaces the
+# recipe's shell, so signals from make reach it (and it dies with make: see settings/run_lock.py).
 DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
-RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; $(DOTENV)
+RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup all ingest build report sql test lint docs bench schedule lock clean
@@ -44,7 +45,7 @@ sql: setup ## an interactive DuckDB SQL shell on the warehouse
 	@$(RUN) $(BIN)/python -m warehouse sql
 
 test: setup ## the whole test suite (starts the servers it needs; never reads .env)
-	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; $(BIN)/python -m pytest
+	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest
 
 lint: setup ## ruff (check + format) and sqlfluff
 	$(BIN)/ruff check $(PYTHON_CODE)
@@ -57,8 +58,8 @@ docs: setup ## build the dbt docs site into target/
 bench: setup ## the benchmarks; results under bench/results/
 	@$(RUN) $(BIN)/python -m bench
 
-schedule: setup ## run ingest + dbt build every INTERVAL seconds (default 180)
-	@while true; do $(MAKE) --no-print-directory ingest build; sleep $${INTERVAL:-180}; done
+schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 * * * *"); Ctrl-C stops
+	@$(RUN) $(BIN)/python -m warehouse schedule $(if $(CRON),--cron "$(CRON)",--every $(or $(EVERY),3m))
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	rm -rf /tmp/elt-lock-venv && $(PYTHON) -m venv /tmp/elt-lock-venv

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import sys
+from pathlib import Path
 
 from settings import REPO_ROOT, Settings, command_line
+from settings.run_lock import RunLockBusyError, die_with_parent, run_lock
 
 
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     # dlt reads the project's `.dlt/config.toml` wherever the command runs from.
     os.environ.setdefault("DLT_PROJECT_DIR", str(REPO_ROOT))
@@ -26,8 +31,17 @@ def _run(args: argparse.Namespace) -> int:
             print(f"error: --full-refresh applies to orders only: {note}", file=sys.stderr)
             return 2
         print(f"note: --full-refresh reloads orders; {note}", file=sys.stderr)
-    report = runner.run(Settings.from_env(), sources, full_refresh=args.full_refresh)
+    settings = Settings.from_env()
+    command = "python -m ingestion " + shlex.join(sys.argv[1:])
+    try:
+        with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
+            report = runner.run(settings, sources, full_refresh=args.full_refresh)
+    except RunLockBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again later
     print(report.summary(), file=sys.stderr)
+    if args.report_json:
+        args.report_json.write_text(json.dumps(report.as_json()))
     return 0 if report.ok else 1
 
 
@@ -40,5 +54,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-refresh", action="store_true", help="re-extract the whole Orders table and replace raw.orders"
     )
+    run.add_argument("--report-json", type=Path, help=argparse.SUPPRESS)  # for the scheduler's one line per run
     run.set_defaults(handler=_run)
     return parser

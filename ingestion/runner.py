@@ -50,6 +50,13 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
+    def as_json(self) -> dict:
+        """Rows per source and destination, warnings and errors, for another program."""
+        rows: dict[str, dict[str, int]] = {}
+        for (source, destination), count in self.rows.items():
+            rows.setdefault(source, {})[destination] = count
+        return {"rows": rows, "warnings": self.warnings, "errors": self.errors}
+
     def summary(self) -> str:
         lines = ["", "Loaded (new rows):"]
         for (source, destination), rows in self.rows.items():

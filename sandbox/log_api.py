@@ -114,6 +114,8 @@ class Misbehaviour:
     # Sent after the latest records in every page, as they are (any JSON value): records delivered
     # late, or malformed ones.
     extra_records: list = field(default_factory=list)
+    # While set to an unset event, answers wait for it: a poll that is in flight for as long as a test needs.
+    hold: threading.Event | None = None
 
 
 class LogApiSandbox:
@@ -203,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         sandbox = self.server.sandbox
         misbehaviour = sandbox.misbehaviour
+        if misbehaviour.hold is not None:
+            misbehaviour.hold.wait()
         if misbehaviour.slow_answers:
             time.sleep(misbehaviour.slow_answers.popleft())
         elif misbehaviour.delay_seconds:

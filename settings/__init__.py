@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILE_FILE = REPO_ROOT / "profiles.yml"
 PROFILE = "elt_warehouse"
 DEFAULT_LOOKBACK_SECONDS = 3600
+# How long a run waits for another one (on the same warehouse) to finish before it gives up.
+DEFAULT_LOCK_WAIT_SECONDS = 60
 # Not a secret: it encrypts the sandbox log API's made-up records and nothing else.
 SANDBOX_FERNET_KEY = "c2FuZGJveC1sb2ctYXBpLWZlcm5ldC1rZXktMzJieXQ="
 # Every variable the project reads (README, "Configuration").
@@ -39,6 +41,7 @@ VARIABLES = (
     "WAREHOUSE_PATH",
     "PIPELINES_DIR",
     "SANDBOX_DIR",
+    "LOCK_WAIT_SECONDS",
 )
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL")
 AWS_CREDENTIAL_FIELDS = (
@@ -70,6 +73,7 @@ class Settings:
     warehouse_path: Path
     pipelines_dir: Path
     sandbox_dir: Path
+    lock_wait_seconds: int
     aws: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -95,6 +99,9 @@ class Settings:
             warehouse_path=_under(root, str(profile["path"])),
             pipelines_dir=_under(root, get("PIPELINES_DIR") or "data/pipelines"),
             sandbox_dir=_under(root, get("SANDBOX_DIR") or "data/sandbox"),
+            lock_wait_seconds=_seconds(
+                "LOCK_WAIT_SECONDS", get("LOCK_WAIT_SECONDS"), DEFAULT_LOCK_WAIT_SECONDS, minimum=0
+            ),
             aws={name: value for name in AWS_VARIABLES if (value := get(name))},
         )
 

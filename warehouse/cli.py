@@ -1,10 +1,10 @@
-"""Command line: `python -m warehouse summary | report | sql | setup-extensions`."""
+"""Command line: `python -m warehouse summary | report | sql | schedule | setup-extensions`."""
 
 from __future__ import annotations
 
 import argparse
 
-from settings import Settings, command_line
+from settings import ConfigError, Settings, command_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,26 @@ def _sql(args: argparse.Namespace) -> int:
     return open_shell(Settings.from_env())
 
 
+def _schedule(args: argparse.Namespace) -> int:
+    from warehouse.schedule import Schedule, parse_every, schedule
+
+    if (args.every is None) == (args.cron is None):
+        raise ConfigError("schedule takes one of --every (e.g. 3m) or --cron (e.g. '*/5 * * * *')")
+    try:
+        plan = Schedule(every=parse_every(args.every)) if args.every else Schedule(cron=_cron(args.cron))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return schedule(Settings.from_env(), plan, exit_on_failure=args.exit_on_failure)
+
+
+def _cron(expression: str) -> str:
+    from croniter import croniter
+
+    if not croniter.is_valid(expression):
+        raise ValueError(f"--cron takes a cron expression like '*/5 * * * *', got {expression!r}")
+    return expression
+
+
 def _setup_extensions(args: argparse.Namespace) -> int:
     from warehouse.extensions import install_bundled_extensions
 
@@ -49,4 +69,9 @@ def _parser() -> argparse.ArgumentParser:
         ("setup-extensions", _setup_extensions, "install DuckDB's httpfs and mysql extensions offline"),
     ):
         commands.add_parser(name, help=help_text).set_defaults(handler=handler)
+    schedule = commands.add_parser("schedule", help="ingest + dbt build on a schedule, one run at a time")
+    schedule.add_argument("--every", help="run every this long: 90s, 3m, 1h, 1d")
+    schedule.add_argument("--cron", help="run at the times of this cron expression, e.g. '*/5 * * * *'")
+    schedule.add_argument("--exit-on-failure", action="store_true", help="exit 1 after a run that failed")
+    schedule.set_defaults(handler=_schedule)
     return parser

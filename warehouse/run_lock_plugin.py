@@ -1,0 +1,22 @@
+"""A dbt-duckdb plugin: every dbt command that opens the warehouse (`dbt run`, `dbt build`, bare or through
+`make`) takes the run lock first, and holds it until dbt exits.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from settings import Settings
+from settings.run_lock import acquire, die_with_parent
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict) -> None:
+        die_with_parent()
+        command = "dbt " + shlex.join(sys.argv[1:])
+        # Held for the life of the process: the kernel releases it when dbt exits.
+        self.lock = acquire(Path(self.creds.path), command, Settings.from_env().lock_wait_seconds)
