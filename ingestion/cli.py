@@ -32,6 +32,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         print(f"note: --full-refresh reloads orders; {note}", file=sys.stderr)
     settings = Settings.from_env()
+    settings.prepare_warehouse_folder()
     command = "python -m ingestion " + shlex.join(sys.argv[1:])
     try:
         with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):

@@ -31,7 +31,7 @@ class Target:
 
 
 def targets(settings: Settings) -> list[Target]:
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.prepare_warehouse_folder()
     warehouse = Target(
         name="warehouse",
         where=f"{settings.warehouse_path}: {DATASET}.{{table}}",

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from dlt.sources.helpers.requests import Client
 from requests import RequestException
 
+from settings import redact
+
 REQUIRED_FIELDS = ("recordId", "logtimestamp", "data")
 
 
@@ -37,12 +39,13 @@ class Poll:
         return len(self.records) + len(self.rejected)
 
 
-def poll(url: str, timeout: float = 10.0, attempts: int = 5, backoff: float = 1.0) -> Poll:
+def poll(url: str, timeout: float = 10.0, max_bytes: int = 16 * 2**20, attempts: int = 5, backoff: float = 1.0) -> Poll:
     """One GET of `url`.
 
     5xx answers, timeouts and dropped connections are retried with exponential backoff
-    (dlt's retrying client); a body that is not a JSON array raises at once. A malformed
-    element of the array costs only itself: it is returned among the rejects.
+    (dlt's retrying client); a 4xx answer, a body over `max_bytes` or one that is not a JSON
+    array raises at once. A malformed element of the array costs only itself: it is returned
+    among the rejects.
     """
     client = Client(
         request_timeout=timeout,
@@ -51,22 +54,27 @@ def poll(url: str, timeout: float = 10.0, attempts: int = 5, backoff: float = 1.
         request_max_retry_delay=30,
         raise_for_status=True,
     )
+    shown = redact(url)
     polled_at = datetime.now(UTC)
     try:
-        response = client.get(url)
+        response = client.get(url, stream=True)
+        body = _read_at_most(response, max_bytes)
     except RequestException as error:
+        raise LogApiError(_failure(shown, error, attempts)) from None
+    if body is None:
         raise LogApiError(
-            f"log API at {url} failed after {attempts} attempts ({_reason(error)}); "
-            "check LOG_API_URL, or run again later"
-        ) from error
+            f"log API at {shown} answered more than {max_bytes:,} bytes; nothing from this poll was loaded: "
+            "check LOG_API_URL, or raise LOG_API_MAX_BYTES if answers this large are expected"
+        )
+    text = body.decode(response.encoding or "utf-8", errors="replace")
     try:
-        elements = array_elements(response.text)
-    except ValueError as error:
+        elements = array_elements(text)
+    except ValueError:
         raise LogApiError(
-            f"log API at {url} answered a body that is not JSON: not an array of records "
-            f"({response.headers.get('Content-Type', 'no content type')}, starts {response.text[:40]!r}); "
+            f"log API at {shown} answered a body that is not JSON: not an array of records "
+            f"({response.headers.get('Content-Type', 'no content type')}, starts {text[:40]!r}); "
             "nothing from this poll was loaded"
-        ) from error
+        ) from None
     records, rejected = [], []
     for text, value in elements:
         problem = malformation(value)
@@ -127,8 +135,29 @@ def _only_space_after(body: str, position: int, elements: list) -> list:
     return elements
 
 
-def _reason(error: RequestException) -> str:
+def _read_at_most(response, max_bytes: int) -> bytes | None:
+    """The body, or None when it is longer than `max_bytes` (read no further than that)."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        return None
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > max_bytes:
+            response.close()
+            return None
+    return bytes(body)
+
+
+def _failure(url: str, error: RequestException, attempts: int) -> str:
     response = getattr(error, "response", None)
-    if response is not None:
-        return f"last answer {response.status_code} {response.reason}"
-    return type(error).__name__
+    status = response.status_code if response is not None else None
+    if status in (401, 403):
+        return f"log API at {url} refused the poll ({status} {response.reason}): check the credentials in LOG_API_URL"
+    if status == 404:
+        return f"log API at {url} answered 404 Not Found: check LOG_API_URL"
+    if status is not None and 400 <= status < 500:
+        return f"log API at {url} rejected the poll ({status} {response.reason}): check LOG_API_URL"
+    reason = f"last answer {status} {response.reason}" if response is not None else type(error).__name__
+    return f"log API at {url} failed after {attempts} attempts ({reason}); check LOG_API_URL, or run again later"

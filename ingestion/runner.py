@@ -263,7 +263,7 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
     try:
-        poll = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds)
+        poll = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds, max_bytes=settings.log_api_max_bytes)
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")
@@ -272,7 +272,13 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
 
 def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool) -> Loader:
     url = settings.orders_db_url or _embedded_orders_db(settings)
-    engine = orders_engine(url)
+    try:
+        engine = orders_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
+        raise SourceError(
+            f"ORDERS_DB_URL {redact(url)} is not a SQLAlchemy URL this project can open ({_first_line(error)}); "
+            "set it like mysql+pymysql://user:password@host:3306/shop"
+        ) from None
     stack.callback(engine.dispose)
     try:
         with engine.connect() as connection:

@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILE_FILE = REPO_ROOT / "profiles.yml"
 PROFILE = "elt_warehouse"
 DEFAULT_LOOKBACK_SECONDS = 3600
+# A poll's answer is the latest records (about 40 kB for 100): far more is a fault, not data.
+DEFAULT_LOG_API_MAX_BYTES = 16 * 2**20
 # How long a run waits for another one (on the same warehouse) to finish before it gives up.
 DEFAULT_LOCK_WAIT_SECONDS = 60
 # Not a secret: it encrypts the sandbox log API's made-up records and nothing else.
@@ -33,6 +35,7 @@ SANDBOX_FERNET_KEY = "c2FuZGJveC1sb2ctYXBpLWZlcm5ldC1rZXktMzJieXQ="
 VARIABLES = (
     "LOG_API_URL",
     "LOG_API_TIMEOUT_SECONDS",
+    "LOG_API_MAX_BYTES",
     "ORDERS_DB_URL",
     "ORDERS_TABLE",
     "ORDERS_LOOKBACK_SECONDS",
@@ -65,6 +68,7 @@ class ConfigError(ValueError):
 class Settings:
     log_api_url: str | None
     log_api_timeout_seconds: int
+    log_api_max_bytes: int
     orders_db_url: str | None
     orders_table: str
     orders_lookback_seconds: int
@@ -89,6 +93,9 @@ class Settings:
         return cls(
             log_api_url=get("LOG_API_URL"),
             log_api_timeout_seconds=_seconds("LOG_API_TIMEOUT_SECONDS", get("LOG_API_TIMEOUT_SECONDS"), 30, minimum=1),
+            log_api_max_bytes=_whole_number(
+                "LOG_API_MAX_BYTES", get("LOG_API_MAX_BYTES"), DEFAULT_LOG_API_MAX_BYTES, minimum=1024, unit="bytes"
+            ),
             orders_db_url=get("ORDERS_DB_URL"),
             orders_table=get("ORDERS_TABLE") or "Orders",
             orders_lookback_seconds=_seconds(
@@ -104,6 +111,20 @@ class Settings:
             ),
             aws={name: value for name in AWS_VARIABLES if (value := get(name))},
         )
+
+    def prepare_warehouse_folder(self) -> None:
+        """Creates the warehouse's folder; raises `ConfigError` when the path cannot hold it."""
+        try:
+            self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as error:
+            raise ConfigError(
+                f"WAREHOUSE_PATH {self.warehouse_path} is under {error.filename}, which is a file, not a folder: "
+                "point WAREHOUSE_PATH at a path in a folder"
+            ) from None
+        except PermissionError as error:
+            raise ConfigError(
+                f"WAREHOUSE_PATH {self.warehouse_path}: no permission to create {error.filename}"
+            ) from None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -166,15 +187,20 @@ def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None)
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, safe to print in progress and errors."""
+    """The URL with its password and every query-string value replaced, safe to print in progress and errors."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in parts.query.split("&") if pair)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _seconds(name: str, raw: str | None, default: int, minimum: int) -> int:
+    return _whole_number(name, raw, default, minimum, unit="seconds")
+
+
+def _whole_number(name: str, raw: str | None, default: int, minimum: int, unit: str) -> int:
     if raw is None:
         return default
     try:
@@ -182,7 +208,7 @@ def _seconds(name: str, raw: str | None, default: int, minimum: int) -> int:
     except ValueError:
         value = minimum - 1
     if value < minimum:
-        raise ConfigError(f"{name} must be a whole number of seconds ({minimum} or more), got {raw!r}")
+        raise ConfigError(f"{name} must be a whole number of {unit} ({minimum} or more), got {raw!r}")
     return value
 
 
@@ -192,9 +218,12 @@ def _under(root: Path, path: str) -> Path:
 
 
 def _lake_url(raw: str, root: Path) -> str:
-    scheme = urlsplit(raw).scheme
-    if scheme == "s3":
+    parts = urlsplit(raw)
+    if parts.scheme == "s3":
+        if not raw.startswith("s3://") or not parts.netloc:
+            raise ConfigError(f"LAKE_URL must be s3://bucket/prefix (a bucket, then an optional prefix), got {raw!r}")
         return raw.rstrip("/")
+    scheme = parts.scheme
     if scheme in ("", "file"):
         return str(_under(root, raw.removeprefix("file://")))
     raise ConfigError(f"LAKE_URL must be a local path or s3://bucket/prefix, got {raw!r}")

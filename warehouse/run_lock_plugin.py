@@ -19,4 +19,6 @@ class Plugin(BasePlugin):
         die_with_parent()
         command = "dbt " + shlex.join(sys.argv[1:])
         # Held for the life of the process: the kernel releases it when dbt exits.
-        self.lock = acquire(Path(self.creds.path), command, Settings.from_env().lock_wait_seconds)
+        settings = Settings.from_env()
+        settings.prepare_warehouse_folder()
+        self.lock = acquire(Path(self.creds.path), command, settings.lock_wait_seconds)

@@ -1,0 +1,80 @@
+"""A wrong setting, or a source that refuses, ends in one `error:` line naming what to fix: never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.workspace import Workspace
+
+
+def last_line_of(run) -> str:
+    assert "Traceback" not in run.stderr, run.stderr
+    return run.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "mysql+mysqldb://user@127.0.0.1/shop", "nosuchdialect://host/db"], ids=str
+)
+def test_an_orders_db_url_that_cannot_be_opened(tmp_path, url):
+    run = Workspace(tmp_path, ORDERS_DB_URL=url).cli("ingestion", "run", "--source", "orders")
+
+    assert run.returncode == 1
+    line = last_line_of(run)
+    assert line.startswith("error: ORDERS_DB_URL ") and "set it like mysql+pymysql://" in line
+
+
+def test_a_warehouse_path_under_a_regular_file(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    run = Workspace(tmp_path, WAREHOUSE_PATH=str(tmp_path / "a-file" / "warehouse.duckdb")).cli("ingestion", "run")
+
+    assert run.returncode == 2
+    assert last_line_of(run) == (
+        f"error: WAREHOUSE_PATH {tmp_path}/a-file/warehouse.duckdb is under {tmp_path}/a-file, which is a file, "
+        "not a folder: point WAREHOUSE_PATH at a path in a folder"
+    )
+
+
+@pytest.mark.parametrize("lake", ["s3:/bucket", "s3://", "s3:///prefix"])
+def test_a_lake_url_without_a_bucket(tmp_path, lake):
+    workspace = Workspace(tmp_path)
+    workspace.environment["LAKE_URL"] = lake
+    run = workspace.cli("ingestion", "run")
+
+    assert run.returncode == 2
+    assert last_line_of(run).startswith("error: LAKE_URL must be s3://bucket/prefix")
+    assert not (tmp_path / "pipelines").exists(), "nothing was extracted for a lake that does not exist"
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [(401, "check the credentials in LOG_API_URL"), (403, "check the credentials"), (404, "check LOG_API_URL")],
+)
+def test_a_4xx_answer_names_what_to_check_and_is_not_retried(tmp_path, log_api, status, advice):
+    sandbox, url = log_api
+    sandbox.fail_next(status, status, status)
+
+    run = Workspace(tmp_path, LOG_API_URL=url).cli("ingestion", "run", "--source", "logs")
+
+    assert run.returncode == 1
+    line = last_line_of(run)
+    assert line.startswith(f"error: log API at {url} ") and str(status) in line and advice in line
+    assert "attempts" not in line
+    assert len(sandbox.misbehaviour.failures) == 2, "asked once, not retried"
+
+
+def test_an_answer_over_the_size_cap_is_refused_without_reading_it_all(tmp_path, log_api):
+    sandbox, url = log_api
+    sandbox.misbehaviour.extra_records = [{"padding": "x" * 200_000}]
+
+    run = Workspace(tmp_path, LOG_API_URL=url, LOG_API_MAX_BYTES="100000").cli("ingestion", "run", "--source", "logs")
+
+    assert run.returncode == 1
+    line = last_line_of(run)
+    assert "answered more than 100,000 bytes" in line and "LOG_API_MAX_BYTES" in line
+
+
+def test_the_sandbox_seed_command_with_a_bad_url(tmp_path):
+    run = Workspace(tmp_path).cli("sandbox", "seed-orders", "--url", "nosuchdialect://x")
+
+    assert run.returncode == 2
+    assert last_line_of(run).startswith("error: cannot use the database at --url")
