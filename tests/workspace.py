@@ -19,6 +19,7 @@ DBT = Path(sys.executable).parent / "dbt"
 class Workspace:
     def __init__(self, folder: Path, **environment: str) -> None:
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
         self.environment = {
             **os.environ,
             "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
