@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -354,6 +355,12 @@ def _embedded_orders_db(settings: Settings) -> str:
 def _root_cause(error: BaseException) -> str:
     while (error.__cause__ or error.__context__) is not None:
         error = error.__cause__ or error.__context__
+    holder = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", str(error))
+    if holder:
+        return (
+            f"the warehouse is open in another program ({holder[1]}, pid {holder[2]}): close it and run again "
+            "(`make sql` reads a snapshot and never holds the warehouse)"
+        )
     return f"{type(error).__name__}: {_first_line(error)}"
 
 

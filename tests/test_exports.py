@@ -275,25 +275,6 @@ def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
         assert workspace.query(analysis.read_text()), f"{analysis.name} answered nothing"
 
 
-def test_make_sql_opens_the_warehouse_and_a_snapshot_while_a_run_holds_it(tmp_path):
-    workspace = Workspace(tmp_path)
-    workspace.ingest("orders")
-
-    def shell(query: str) -> subprocess.CompletedProcess:
-        return workspace.cli("warehouse", "sql", input=query)
-
-    free = shell("select count(*) as orders from raw.orders;")
-    assert free.returncode == 0, free.stderr
-    assert "tables: raw.orders" in free.stderr
-    rows = workspace.query("select count(*) from raw.orders")[0][0]
-    assert str(rows) in free.stdout
-
-    with duckdb.connect(str(workspace.settings.warehouse_path)):
-        held = shell("select count(*) as orders from raw.orders;")
-    assert held.returncode == 0, held.stderr
-    assert "snapshot" in held.stderr and str(rows) in held.stdout
-
-
 def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):
     lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
     orders = lake_export.Export("orders", "select * from orders", {"dt": "strftime(updated_at, '%Y-%m-%d')"})

@@ -1,55 +1,91 @@
-"""`make sql`: the DuckDB CLI on the warehouse."""
+"""`make sql`: the DuckDB CLI on a snapshot of the warehouse, so an open shell never blocks a run.
+
+DuckDB lets no other process write a file that one process has open, even read-only. The shell
+therefore opens a copy, taken under the run lock (so no run is writing while it is copied: the
+copy is never torn) in a private folder next to the warehouse, and deletes it when the shell
+ends. A copy left by a shell that was killed is deleted by the next `make sql`.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 
 from settings import Settings
+from settings.run_lock import RunLockBusyError, run_lock
 from warehouse.tables import tables
+
+SNAPSHOTS = ".sql-snapshots"
 
 
 def open_shell(settings: Settings) -> int:
-    """Replaces this process with the DuckDB CLI on the warehouse.
-
-    DuckDB lets no other process open a file that one process is writing, even read-only; so
-    while a run holds the warehouse, the shell opens a read-only snapshot of its last checkpoint.
-    """
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
     if cli is None:
         print("error: the duckdb CLI is missing: run `make setup`", file=sys.stderr)
         return 1
     path = settings.warehouse_path
-    arguments = [cli, str(path)]
-    if _locked(path):
-        snapshot = Path(tempfile.mkdtemp(prefix="warehouse-snapshot-")) / path.name
-        shutil.copyfile(path, snapshot)
-        arguments = [cli, "-readonly", str(snapshot)]
-        print(
-            "note: another process (make ingest, dbt) is writing the warehouse; this shell reads a snapshot of "
-            "its last checkpoint",
-            file=sys.stderr,
-        )
-    if path.exists():
-        with duckdb.connect(arguments[-1], read_only=True) as connection:
+    if not path.exists():
+        print(f"error: no warehouse at {path} yet: run `make ingest` (then `dbt run`) first", file=sys.stderr)
+        return 1
+    snapshots = path.parent / SNAPSHOTS
+    remove_abandoned_snapshots(snapshots)
+    folder = snapshots / str(os.getpid())
+    folder.mkdir(parents=True, mode=0o700)
+    try:
+        try:
+            snapshot = take_snapshot(settings, folder)
+        except RunLockBusyError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 75
+        with duckdb.connect(str(snapshot), read_only=True) as connection:
             names = ", ".join(
                 f"{schema}.{name}" if schema != "main" else name for schema, name, _ in tables(connection)
             )
-        print(f"tables: {names or 'none yet (run `make all`)'}", file=sys.stderr)
-    os.execv(cli, arguments)
-    return 0
+        print(f"tables: {names or 'none yet (run `dbt run`)'}", file=sys.stderr)
+        print(
+            "note: this shell reads a snapshot taken now; runs go on meanwhile (reopen it to see their rows)",
+            file=sys.stderr,
+        )
+        # The shell handles Ctrl-C itself; this process only waits to delete the snapshot.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return subprocess.run([cli, "-readonly", str(snapshot)], check=False).returncode
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _locked(path: Path) -> bool:
-    if not path.exists():
-        return False
+def take_snapshot(settings: Settings, folder: Path) -> Path:
+    """A copy of the warehouse (and its write-ahead log), made while no run writes it."""
+    path = settings.warehouse_path
+    with run_lock(path, "make sql (copying the warehouse)", settings.lock_wait_seconds):
+        for file in (path, path.with_name(path.name + ".wal")):
+            if file.exists():
+                shutil.copyfile(file, folder / file.name)
+    return folder / path.name
+
+
+def remove_abandoned_snapshots(snapshots: Path) -> None:
+    """Deletes the snapshots of shells that are gone (a killed `make sql` could not clean up)."""
+    if not snapshots.is_dir():
+        return
+    for folder in snapshots.iterdir():
+        if folder.name.isdigit() and not _alive(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
     try:
-        duckdb.connect(str(path), read_only=True).close()
-    except duckdb.IOException:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
-    return False
+    return True

@@ -1,0 +1,102 @@
+"""`make sql`: a shell on a snapshot that never blocks a run and leaves no copy of the warehouse behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import duckdb
+
+from tests.workspace import Workspace
+from warehouse.shell import SNAPSHOTS
+
+
+def copies_left(workspace: Workspace) -> list[str]:
+    folder = workspace.settings.warehouse_path.parent / SNAPSHOTS
+    return sorted(str(path) for path in folder.rglob("*")) if folder.exists() else []
+
+
+def test_the_shell_answers_and_leaves_no_copy_behind(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+
+    shell = workspace.cli("warehouse", "sql", input="select count(*) as orders from raw.orders;")
+
+    assert shell.returncode == 0, shell.stderr
+    assert "tables: raw.orders" in shell.stderr
+    assert str(workspace.query("select count(*) from raw.orders")[0][0]) in shell.stdout
+    assert copies_left(workspace) == []
+
+
+def test_an_open_shell_never_blocks_a_run(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+    before = workspace.query("select count(*) from raw.orders")[0][0]
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "warehouse", "sql"],
+        cwd=tmp_path,
+        env=workspace.environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in shell.stderr:  # the snapshot is taken: the shell waits for its first query
+        if line.startswith("note: this shell reads a snapshot"):
+            break
+
+    run = workspace.cli("ingestion", "run", "--source", "orders")
+    answer, _ = shell.communicate("select count(*) as orders from raw.orders;")
+
+    assert run.returncode == 0, run.stderr
+    assert workspace.query("select count(*) from raw.orders")[0][0] > before
+    assert str(before) in answer, "the shell reads the snapshot it opened"
+    assert copies_left(workspace) == []
+
+
+def test_a_shell_before_the_first_ingest_says_what_to_run_first(tmp_path):
+    shell = Workspace(tmp_path).cli("warehouse", "sql", input="select 1;")
+
+    assert shell.returncode == 1
+    assert shell.stderr.strip().splitlines()[-1] == (
+        f"error: no warehouse at {tmp_path}/warehouse.duckdb yet: run `make ingest` (then `dbt run`) first"
+    )
+
+
+def test_the_copy_of_a_killed_shell_is_deleted_by_the_next_one(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "warehouse", "sql"],
+        cwd=tmp_path,
+        env=workspace.environment,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in killed.stderr:
+        if line.startswith("note: this shell reads a snapshot"):
+            break
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert copies_left(workspace), "a killed shell cannot clean up"
+
+    workspace.cli("warehouse", "sql", input="select 1;")
+
+    assert copies_left(workspace) == []
+    killed.stdin.close()  # its DuckDB CLI, left behind, ends at the end of its input
+
+
+def test_a_run_blocked_by_another_program_holding_the_warehouse_says_so_in_one_line(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+
+    with duckdb.connect(str(workspace.settings.warehouse_path)):
+        blocked = workspace.cli("ingestion", "run", "--source", "orders")
+
+    assert blocked.returncode == 1
+    [error] = [line for line in blocked.stderr.splitlines() if line.startswith("error:")]
+    assert "the warehouse is open in another program (" in error and f"pid {os.getpid()})" in error
+    assert "unfinished earlier run" not in blocked.stderr, "the summary reports only what was loaded"
