@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from settings import REPO_ROOT
 from settings.run_lock import lock_path
 from tests.readers import LOG_COLUMNS, warehouse_rows
 from tests.workspace import Workspace, as_a_user, checkout
@@ -97,3 +98,16 @@ def test_killing_make_stops_the_run_it_started(tmp_path, held_api):
 
     assert run["command"] == "python -m ingestion run --source logs"
     assert gone(run["pid"]), "the loader outlived make"
+
+
+def test_the_iam_policies_let_the_loader_write_only_raw_and_dbt_write_only_exports():
+    def writable(policy: str) -> set[str]:
+        statements = json.loads((REPO_ROOT / "docs" / "iam" / policy).read_text())["Statement"]
+        return {
+            statement["Resource"]
+            for statement in statements
+            if statement["Effect"] == "Allow" and "s3:PutObject" in statement["Action"]
+        }
+
+    assert writable("loader-policy.json") == {"arn:aws:s3:::BUCKET/PREFIX/raw/*"}
+    assert writable("dbt-policy.json") == {"arn:aws:s3:::BUCKET/PREFIX/exports/*"}

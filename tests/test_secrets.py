@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -11,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from sandbox import log_api as sandbox_api
 from sandbox import orders_db as shop
-from settings import REPO_ROOT
+from settings import REPO_ROOT, SANDBOX_FERNET_KEY
 from tests.readers import s3_client
 from tests.workspace import Workspace
 
@@ -80,3 +81,28 @@ def test_a_whole_run_with_fake_secrets_everywhere_prints_and_writes_none_of_them
     assert any(name.endswith(".duckdb") for name, _ in written) and any("/raw/logs/" in name for name, _ in written)
     leaks = [(name, secret) for name, content in written for secret in secrets if secret.encode() in content]
     assert not leaks, f"written: {leaks}"
+
+
+SECRET_SHAPES = {
+    "a Fernet key": re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}="),
+    "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "a password in a URL": re.compile(r"://[^/\s:@'\"]+:(?P<password>[^@\s/'\"]+)@"),
+}
+# Placeholders in examples, and the test's own variables, are not secrets.
+NOT_SECRETS = {"password", "***", "...", "{API_PASSWORD}", "{DB_PASSWORD}", SANDBOX_FERNET_KEY}
+
+
+def test_no_tracked_file_holds_anything_shaped_like_a_secret():
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    found = []
+    for name in tracked.stdout.splitlines():
+        path = REPO_ROOT / name
+        if not path.is_file() or name == "requirements.lock":
+            continue
+        text = path.read_text(errors="ignore")
+        for shape, pattern in SECRET_SHAPES.items():
+            for match in pattern.finditer(text):
+                value = match.groupdict().get("password") or match.group(0)
+                if value not in NOT_SECRETS:
+                    found.append(f"{name}: {shape}: {value}")
+    assert found == []
