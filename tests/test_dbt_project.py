@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.workspace import Workspace
 
 
@@ -11,3 +13,22 @@ def test_dbt_build_is_green_after_each_of_two_sandbox_ingests(tmp_path):
         workspace.ingest()
         output = workspace.dbt("build")
         assert "ERROR=0" in output and "WARN=0" in output
+
+
+def test_every_column_of_every_raw_table_is_described_for_make_docs(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest()
+    workspace.dbt("parse")
+
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    described = {
+        (source["name"], column): bool(details.get("description"))
+        for source in manifest["sources"].values()
+        for column, details in source["columns"].items()
+    }
+    raw_columns = workspace.query(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'raw' and table_name not like '\\_dlt%' escape '\\'"
+    )
+    assert raw_columns
+    assert [column for column in raw_columns if not described.get(column)] == []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
 
 import duckdb
+import sqlalchemy as sa
 
+from sandbox import orders_db as shop
 from tests.workspace import as_a_user, checkout
 
 EVERY_MODEL = (
@@ -36,3 +39,35 @@ def test_make_ingest_then_a_bare_dbt_run_builds_every_model_and_export_on_an_emp
         assert warehouse.execute("select count(*) from orders").fetchone()[0] > 0
     assert list((repo / "data" / "lake" / "exports" / "orders").glob("dt=*/*.parquet"))
     assert list((repo / "data" / "lake" / "exports" / "logs").glob("dt=*/hour=*/*.parquet"))
+
+
+def test_switching_from_the_sandbox_to_a_real_orders_table_as_the_readme_says(tmp_path):
+    repo = checkout(tmp_path / "clone")
+    user = as_a_user(repo)
+    assert subprocess.run(["make", "ingest"], cwd=repo, env=user, capture_output=True).returncode == 0
+    real = sa.create_engine(f"sqlite:///{tmp_path / 'real.db'}")
+    shop.orders_table().create(real)
+    real_rows = [*shop.BOOK_ROWS, (4, "Pending", datetime(2020, 7, 23, 9, 0))]  # older than the sandbox's clock
+    with real.begin() as connection:
+        connection.execute(
+            shop.orders_table().insert(),
+            [{"OrderId": order, "OrderStatus": status, "LastUpdated": at} for order, status, at in real_rows],
+        )
+    user["ORDERS_DB_URL"] = str(real.url)
+
+    switched = subprocess.run(["make", "ingest"], cwd=repo, env=user, capture_output=True, text=True)
+    refreshed = subprocess.run(
+        ["make", "ingest", "ARGS=--source orders --full-refresh"], cwd=repo, env=user, capture_output=True, text=True
+    )
+    run = subprocess.run(["dbt", "run"], cwd=repo, env=user, capture_output=True, text=True)
+
+    assert switched.returncode != 0
+    errors = [line for line in switched.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and all("--full-refresh" in line and "real.db table Orders" in line for line in errors)
+    assert refreshed.returncode == 0, refreshed.stderr[-2000:]
+    assert run.returncode == 0, run.stdout[-2000:]
+    with duckdb.connect(str(repo / "data" / "warehouse.duckdb"), read_only=True) as warehouse:
+        raw = warehouse.execute("select order_id, order_status, last_updated from raw.orders").fetchall()
+        orders = warehouse.execute("select order_id, order_status from orders order by order_id").fetchall()
+    assert sorted((order, status, at.replace(tzinfo=None)) for order, status, at in raw) == sorted(real_rows)
+    assert orders == [(1, "Shipped"), (2, "Shipped"), (3, "Shipped"), (4, "Pending")]

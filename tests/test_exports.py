@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -273,6 +274,13 @@ def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
     assert len(compiled) == len(list((REPO_ROOT / "analyses").glob("*.sql"))) >= 7
     for analysis in compiled:
         assert workspace.query(analysis.read_text()), f"{analysis.name} answered nothing"
+    readme_table = re.findall(r"^\| `(\w+)` \| ", REPO_ROOT.joinpath("README.md").read_text(), re.MULTILINE)
+    in_readme = [name for name in readme_table if (REPO_ROOT / "analyses" / f"{name}.sql").exists()]
+    assert sorted(in_readme) == sorted(path.stem for path in compiled)
+    for name in in_readme:  # as the README shows it, and with a limit of one's own
+        for arguments in (("show", "--select", name), ("show", "--select", name, "--limit", "3")):
+            shown = workspace.dbt(*arguments)
+            assert f"Previewing node '{name}'" in shown, shown[-2000:]
 
 
 def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):

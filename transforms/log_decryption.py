@@ -137,8 +137,8 @@ def decrypt_batches(
     At most two batches per worker are in flight, so memory stays bounded however many rows come.
     """
     multi_fernet(keys)  # a malformed key fails here, once, not in every worker
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or rows < PARALLEL_FROM_ROWS:
+    workers = processes_for(rows, workers)
+    if workers == 1:
         yield from (decrypt_batch(batch, keys) for batch in batches)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -150,6 +150,13 @@ def decrypt_batches(
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+
+def processes_for(rows: int, workers: int | None = None) -> int:
+    """How many processes `decrypt_batches` uses for `rows`: one below `PARALLEL_FROM_ROWS` (starting more costs
+    more than it saves), else `workers` (default: all cores).
+    """
+    return 1 if rows < PARALLEL_FROM_ROWS else workers or os.cpu_count() or 1
 
 
 def first_decrypted(batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
