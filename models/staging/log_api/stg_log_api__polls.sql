@@ -6,7 +6,6 @@ source as (
 
 renamed as (
     select
-        cast(polled_at as timestamp) as polled_at,
         served,
         new as new_records,
         known as known_records,
@@ -14,7 +13,8 @@ renamed as (
         oldest_logtimestamp,
         newest_logtimestamp,
         overlaps_previous,
-        _dlt_load_id as load_id
+        _dlt_load_id as load_id,
+        cast(polled_at as timestamp) as polled_at
     from source
 )
 
