@@ -1,91 +1,288 @@
-"""`make bench`: decryption throughput against a plain single-core `Fernet.decrypt` loop.
+"""`make bench`: the pipeline against the tools people would pick instead, as whole processes, in one run.
 
-Every variant runs in this one process on the same tokens, so the ratios hold on a noisy
-machine even when the absolute rows/s do not. BENCH_TOKENS sets how many (default 1,000,000).
+Every measurement runs next to its baselines in this same run (min and median of BENCH_REPEATS),
+so the ratios hold on a noisy machine even when the seconds do not. Data is generated
+deterministically: BENCH_ROWS orders rows in MySQL (BENCH_MYSQL_URL, table `bench_orders`) and as
+many encrypted log records. Prints one table and the goals of the performance issue, and writes
+`bench/results/<date>-<commit>.json`. `make bench-quick` is the same at 20,000 rows, once.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import platform
-import time
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
-import pyarrow as pa
+import duckdb
 from cryptography.fernet import Fernet
 
-from sandbox.log_api import payload
-from transforms import log_decryption as decryption
+from bench import data
+from bench.measure import Measurement, python, repeat
+from settings import REPO_ROOT, VARIABLES
+from transforms.compression_report import compressed_payload
 
 RESULTS = Path(__file__).parent / "results"
-DISTINCT_PAYLOADS = 10_000
+DEFAULT_MYSQL_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+TABLE = "bench_orders"
+ORDER_MODELS = "order_statuses stg_orders_db__orders+"
+B6_RECORDS = 100_000
 
 
-def tokens(count: int, key: str) -> list[bytes]:
-    fernet = Fernet(key)
-    texts = [str(payload(42, index)).encode() for index in range(DISTINCT_PAYLOADS)]
-    return [fernet.encrypt(texts[index % DISTINCT_PAYLOADS]) for index in range(count)]
+@dataclass(frozen=True)
+class Workspace:
+    """A warehouse, a lake and dlt's and dbt's working folders of their own, under `root`."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {name: value for name, value in os.environ.items() if name not in VARIABLES}
+        env.update(
+            DO_NOT_TRACK="1",
+            RUNTIME__DLTHUB_TELEMETRY="false",
+            WAREHOUSE_PATH=str(self.warehouse),
+            LAKE_URL=str(self.root / "lake"),
+            PIPELINES_DIR=str(self.root / "pipelines"),
+            SANDBOX_DIR=str(self.root / "sandbox"),
+            DBT_TARGET_PATH=str(self.root / "target"),
+            DBT_LOG_PATH=str(self.root / "logs"),
+            PYTHONPATH=str(REPO_ROOT),
+        )
+        env.update(extra)
+        return env
+
+    def reset(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True)
 
 
-def plain_loop(encrypted: list[bytes], key: str) -> int:
-    fernet = Fernet(key)
-    return len([fernet.decrypt(token) for token in encrypted])
+def count(warehouse: Path, table: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.sql(f"select count(*) from {table}").fetchone()[0]
 
 
-def project_path(encrypted: list[bytes], key: str, workers: int) -> int:
-    table = pa.table(
-        {
-            "record_id": pa.array([str(index) for index in range(len(encrypted))]),
-            "token": pa.array([token.decode() for token in encrypted]),
-            "load_id": pa.array(["1"] * len(encrypted)),
-        }
-    )
-    batches = table.to_batches(decryption.BATCH_ROWS)
-    decrypted = decryption.first_decrypted(decryption.decrypt_batches(batches, [key], len(encrypted), workers))
-    return sum(batch.num_rows for batch in decrypted)
+def expect(rows: int, expected: int, label: str) -> None:
+    """A benchmark of a run that did not do the work would flatter it: stop instead."""
+    if rows != expected:
+        raise SystemExit(f"error: {label} produced {rows:,} rows, expected {expected:,}")
 
 
-def processes(count: int) -> str:
-    return f"{count} process{'es' if count > 1 else ''}"
+def dbt(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "dbt"), *args]
 
 
-def timed(label: str, run, count: int) -> dict:
-    print(f"  {label} …", flush=True)
-    started = time.perf_counter()
-    rows = run()
-    seconds = time.perf_counter() - started
-    assert rows == count, f"{label}: {rows} rows, expected {count}"
-    return {"variant": label, "rows": rows, "seconds": round(seconds, 3), "rows_per_second": round(rows / seconds)}
+class Bench:
+    def __init__(self, rows: int, repeats: int, mysql_url: str, scratch: Path) -> None:
+        self.rows, self.repeats, self.mysql_url, self.scratch = rows, repeats, mysql_url, scratch
+        self.measurements: list[Measurement] = []
+
+    def measure(self, group: str, label: str, argv: list[str], env: dict, before_each=None, times=None) -> Measurement:
+        measurement = Measurement(group, label, rows=self.rows)
+        self.measurements.append(measurement)
+        return repeat(measurement, times or self.repeats, argv, env, REPO_ROOT, before_each)
+
+    def orders_env(self, workspace: Workspace) -> dict[str, str]:
+        return workspace.env(ORDERS_DB_URL=self.mysql_url, ORDERS_TABLE=TABLE)
+
+    def b1_orders_first_load(self) -> Workspace:
+        print(f"B1: orders first load, {self.rows:,} rows", flush=True)
+        data.seed_orders(self.mysql_url, TABLE, self.rows)
+        other = Workspace(self.scratch / "b1-baselines")
+        source = ["--url", self.mysql_url, "--table", TABLE]
+        for name, label in [
+            ("mysql-scanner", "DuckDB mysql_scanner CTAS"),
+            ("connectorx", "connectorx -> Arrow -> DuckDB"),
+            ("dlt-default", "dlt sql_table, default backend, DuckDB only"),
+            ("book-csv", "the book's PyMySQL fetchall -> CSV"),
+        ]:
+            output = other.root / ("orders.csv" if name == "book-csv" else "baseline.duckdb")
+            argv = python("-m", "bench.baselines", name, *source, "--output", str(output))
+            self.measure("B1", label, argv, other.env(), other.reset)
+            if name == "book-csv":
+                expect(len(output.read_text().splitlines()), self.rows, label)
+            else:
+                expect(count(output, "raw.bench_orders" if name == "dlt-default" else "orders"), self.rows, label)
+        project = Workspace(self.scratch / "project")
+        label = "project: ingestion run --source orders (warehouse + lake)"
+        ingest = python("-m", "ingestion", "run", "--source", "orders")
+        self.measure("B1", label, ingest, self.orders_env(project), project.reset)
+        expect(count(project.warehouse, "raw.orders"), self.rows, label)
+        return project
+
+    def b3_incremental(self, project: Workspace) -> None:
+        print("B3: ingest + dbt run of the order models: full, no change, 1% new rows", flush=True)
+        env = self.orders_env(project)
+        self.measure(
+            "B3", "dbt run, order models, full", dbt("run", "-s", *ORDER_MODELS.split(), "--full-refresh"), env
+        )
+        self.measure("B3", "start-up: dbt run of one trivial model", dbt("run", "-s", "order_statuses"), env)
+        self.measure("B3", "start-up: python -m ingestion --help", python("-m", "ingestion", "--help"), env)
+        ingest = python("-m", "ingestion", "run", "--source", "orders")
+        self.ingest_then_dbt("no change", ingest, env)
+        later = iter(range(1, 1000))
+
+        def one_percent_more() -> None:
+            data.change_orders(self.mysql_url, TABLE, 0.01, f"{2030 + next(later)}-01-01 00:00:00")
+
+        self.ingest_then_dbt("1% new rows", ingest, env, one_percent_more)
+
+    def ingest_then_dbt(self, case: str, ingest: list[str], env: dict, before_each=None) -> None:
+        """`make ingest && dbt run`, each process measured, `before_each` before every pair."""
+        loads = Measurement("B3", f"ingest, {case}", rows=self.rows)
+        builds = Measurement("B3", f"dbt run, order models, {case}", rows=self.rows)
+        self.measurements += [loads, builds]
+        for _ in range(self.repeats):
+            repeat(loads, 1, ingest, env, REPO_ROOT, before_each)
+            repeat(builds, 1, dbt("run", "-s", *ORDER_MODELS.split()), env, REPO_ROOT)
+
+    def b2_logs(self) -> None:
+        print(f"B2: dbt run of logs over {self.rows:,} new records", flush=True)
+        workspace = Workspace(self.scratch / "logs")
+        workspace.reset()
+        key = Fernet.generate_key().decode()
+        data.load_log_records(workspace.warehouse, workspace.root / "pipelines", self.rows, key)
+        env = workspace.env(FERNET_KEY=key)
+        loop = ["--output", str(workspace.warehouse), "--key", key]
+        self.measure("B2", "1-core loop: Fernet.decrypt", python("-m", "bench.baselines", "decrypt-loop", *loop), env)
+        self.measure(
+            "B2",
+            "1-core loop: Fernet.decrypt + ast.literal_eval",
+            python("-m", "bench.baselines", "decrypt-parse-loop", *loop),
+            env,
+        )
+        self.measure("B2", "project: dbt run -s +logs", dbt("run", "-s", "+logs", "--full-refresh"), env)
+        expect(count(workspace.warehouse, "logs"), self.rows, "dbt run -s +logs")
+
+    def b6_export_bytes(self) -> dict:
+        records = min(self.rows, B6_RECORDS)
+        print(f"B6: bytes of the logs export, {records:,} records", flush=True)
+        workspace = Workspace(self.scratch / "b6")
+        workspace.reset()
+        key = Fernet.generate_key().decode()
+        data.load_log_records(workspace.warehouse, workspace.root / "pipelines", records, key)
+        env = workspace.env(FERNET_KEY=key)
+        self.measure("B6", "dbt run -s +export_logs_manifest", dbt("run", "-s", "+export_logs_manifest"), env, times=1)
+        exported = sum(
+            path.stat().st_size for path in (workspace.root / "lake" / "exports" / "logs").rglob("*.parquet")
+        )
+        with duckdb.connect(str(workspace.warehouse), read_only=True) as connection:
+            rows = connection.sql(
+                "select logs.payload, compressed.user_id, compressed.method, compressed.in_date "
+                "from logs inner join logs_compressed as compressed using (record_id) order by record_id"
+            ).fetchall()
+        seed_json = json.dumps([compressed_payload(*row) for row in rows], ensure_ascii=False).encode()
+        gzipped = len(gzip.compress(seed_json))
+        return {"records": len(rows), "export_parquet_bytes": exported, "gzip_seed_compressed_json_bytes": gzipped}
+
+    def goals(self, b6: dict) -> list[dict]:
+        best = {(m.group, m.label): m.min_seconds for m in self.measurements}
+        rss = {(m.group, m.label): max(m.peak_rss_mib) for m in self.measurements}
+
+        def seconds(group: str, start: str) -> float:
+            return next(value for (g, label), value in best.items() if g == group and label.startswith(start))
+
+        project = seconds("B1", "project")
+        full = project + seconds("B3", "dbt run, order models, full")
+        unchanged = seconds("B3", "ingest, no change") + seconds("B3", "dbt run, order models, no change")
+        changed = seconds("B3", "ingest, 1% new rows") + seconds("B3", "dbt run, order models, 1% new rows")
+        startup = seconds("B3", "start-up: dbt") + seconds("B3", "start-up: python")
+        project_rss = max(value for (group, label), value in rss.items() if "project" in label or group == "B3")
+        return [
+            _goal(
+                "B1", "orders first load, speed vs DuckDB mysql_scanner", seconds("B1", "DuckDB") / project, ">=", 1.0
+            ),
+            _goal(
+                "B1", "orders first load, speed vs the book's script", seconds("B1", "the book") / project, ">=", 10.0
+            ),
+            _goal(
+                "B2",
+                "dbt run -s +logs, speed vs 1-core decrypt + parse loop",
+                seconds("B2", "1-core loop: Fernet.decrypt +") / seconds("B2", "project"),
+                ">=",
+                1.5,
+            ),
+            _goal(
+                "B2",
+                "stretch: speed vs 1-core decrypt-only loop",
+                seconds("B2", "1-core loop: Fernet.decrypt") / seconds("B2", "project"),
+                ">=",
+                1.0,
+            ),
+            _goal(
+                "B3",
+                "(1% run - no-change run) / (full - no-change)",
+                (changed - unchanged) / (full - unchanged),
+                "<=",
+                0.05,
+            ),
+            _goal("B3", "no-change run beyond start-up, seconds", unchanged - startup, "<=", 5.0),
+            _goal("B5", "peak RSS of ingest and dbt runs, MiB", project_rss, "<=", 1024.0),
+            _goal(
+                "B6",
+                "logs export bytes / gzip of the seed's compressed JSON",
+                b6["export_parquet_bytes"] / b6["gzip_seed_compressed_json_bytes"],
+                "<=",
+                0.15,
+            ),
+        ]
+
+
+def _goal(group: str, what: str, value: float, comparison: str, target: float) -> dict:
+    met = value >= target if comparison == ">=" else value <= target
+    return {"id": group, "measure": what, "value": round(value, 3), "goal": f"{comparison} {target}", "met": met}
+
+
+def print_table(measurements: list[Measurement], goals: list[dict]) -> None:
+    print(f"\n{'':<4}{'what ran':<60} {'min s':>8} {'median s':>9} {'peak MiB':>9}")
+    for m in measurements:
+        print(f"{m.group:<4}{m.label:<60} {m.min_seconds:>8.2f} {m.median_seconds:>9.2f} {max(m.peak_rss_mib):>9.0f}")
+    print(f"\n{'':<4}{'goal':<60} {'value':>8} {'target':>9} {'met':>9}")
+    for goal in goals:
+        met = "yes" if goal["met"] else "NO"
+        print(f"{goal['id']:<4}{goal['measure']:<60} {goal['value']:>8.2f} {goal['goal']:>9} {met:>9}")
+
+
+def facts() -> dict:
+    packages = ("duckdb", "dlt", "dbt-core", "dbt-duckdb", "connectorx", "pyarrow", "cryptography")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "commit": commit.stdout.strip() or "unknown",
+        "versions": {name: metadata.version(name) for name in packages} | {"python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "memory_gib": round(memory / 2**30, 1), "platform": platform.platform()},
+    }
 
 
 def main() -> None:
-    count = int(os.environ.get("BENCH_TOKENS", "1000000"))
-    key = Fernet.generate_key().decode()
-    print(f"Encrypting {count:,} sandbox tokens …", flush=True)
-    encrypted = tokens(count, key)
-    results = [
-        timed("plain Fernet.decrypt loop, 1 core (baseline)", lambda: plain_loop(encrypted, key), count),
-        timed("logs model: decrypt + parse + typed, 1 process", lambda: project_path(encrypted, key, 1), count),
-        timed(
-            # Labelled by what runs: below the parallel threshold the model uses one process.
-            f"logs model: decrypt + parse + typed, {processes(decryption.processes_for(count))}",
-            lambda: project_path(encrypted, key, os.cpu_count() or 1),
-            count,
-        ),
-    ]
-    baseline = results[0]["rows_per_second"]
-    for result in results:
-        result["ratio_to_baseline"] = round(result["rows_per_second"] / baseline, 3)
-    print(f"\n{'variant':<52} {'rows/s':>10} {'x baseline':>11}")
-    for result in results:
-        print(f"{result['variant']:<52} {result['rows_per_second']:>10,} {result['ratio_to_baseline']:>11.2f}")
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"decryption-{stamp}.json"
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
-    path.write_text(json.dumps({"tokens": count, "machine": machine, "results": results}, indent=2))
+    rows = int(os.environ.get("BENCH_ROWS", "1000000"))
+    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    mysql_url = os.environ.get("BENCH_MYSQL_URL", DEFAULT_MYSQL_URL)
+    results_dir = Path(os.environ.get("BENCH_RESULTS_DIR", RESULTS))
+    with tempfile.TemporaryDirectory(prefix="elt-bench-") as scratch:
+        bench = Bench(rows, repeats, mysql_url, Path(scratch))
+        project = bench.b1_orders_first_load()
+        bench.b3_incremental(project)
+        bench.b2_logs()
+        b6 = bench.b6_export_bytes()
+    goals = bench.goals(b6)
+    print_table(bench.measurements, goals)
+    about = facts()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{datetime.now(UTC):%Y-%m-%d}-{about['commit']}.json"
+    result = {"rows": rows, "repeats": repeats, **about, "measurements": [m.as_json() for m in bench.measurements]}
+    path.write_text(json.dumps(result | {"b6": b6, "goals": goals}, indent=2) + "\n")
     print(f"\nwritten to {path}")
 
 

@@ -1,0 +1,66 @@
+"""The benchmark's data, generated deterministically: an orders table in MySQL, log records in a warehouse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dlt
+import sqlalchemy as sa
+
+from ingestion.log_api import log_api
+from ingestion.log_api_client import Poll
+from sandbox.log_api import LogApiSandbox
+
+ORDER_STATUSES = ("Pending", "Processing", "Shipped")
+FIRST_UPDATE = "2024-01-01 00:00:00"
+
+
+def seed_orders(url: str, table: str, rows: int) -> None:
+    """`rows` rows: three status changes per order, one second apart, in MariaDB's `seq_1_to_N` order."""
+    engine = sa.create_engine(url)
+    statuses = ", ".join(f"'{status}'" for status in ORDER_STATUSES)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"drop table if exists {table}")
+        connection.exec_driver_sql(
+            f"create table {table} (OrderId int not null, OrderStatus varchar(30) not null, LastUpdated datetime null)"
+        )
+        connection.exec_driver_sql(
+            f"insert into {table} select (seq + 2) div 3, elt((seq + 2) mod 3 + 1, {statuses}), "
+            f"timestamp '{FIRST_UPDATE}' + interval seq second from seq_1_to_{rows}"
+        )
+    engine.dispose()
+
+
+def change_orders(url: str, table: str, share: float, after: str) -> int:
+    """Adds a later status change (`Delivered`, after every existing row) to `share` of the rows' count."""
+    rows_to_add = max(1, int(_count(url, table) * share))
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"insert into {table} select seq, 'Delivered', timestamp '{after}' + interval seq second "
+            f"from seq_1_to_{rows_to_add}"
+        )
+    engine.dispose()
+    return rows_to_add
+
+
+def _count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.exec_driver_sql(f"select count(*) from {table}").scalar_one()
+    engine.dispose()
+    return count
+
+
+def load_log_records(warehouse: Path, pipelines_dir: Path, records: int, key: str) -> None:
+    """`records` sandbox records (encrypted with `key`) loaded into `raw.logs` by the project's own log source."""
+    sandbox = LogApiSandbox(key=key, published=records)
+    poll = Poll(polled_at=datetime.now(UTC), records=[sandbox.record(index) for index in range(records)], rejected=[])
+    pipeline = dlt.pipeline(
+        "bench_logs",
+        destination=dlt.destinations.duckdb(str(warehouse)),
+        dataset_name="raw",
+        pipelines_dir=str(pipelines_dir),
+    )
+    pipeline.run(log_api(poll, lambda record_ids: set()))
