@@ -7,6 +7,11 @@
       of each 32-hex half, first half first.
     - method: GET=1, POST=2, PUT=3, PATCH=4, DELETE=5; any other text goes to `method_other`.
     - in_date: `20YY-MM-DDTHH:MM:SS.mmmZ` -> 15 digits `YYMMDDHHMMSSmmm`.
+    - payload: the typed columns already hold the API's usual fields, so `payload_extra` keeps only
+      what they cannot restore. `standard_payload` writes those columns as the loader's JSON
+      (`json.dumps`: `", "` and `": "` separators, UTF-8 kept); when the payload is exactly that,
+      `payload_extra` is NULL; when it is that plus more keys, the rest of its text (`, "client": …}`);
+      otherwise `~` and the whole payload. `''` stands for a NULL payload.
 #}
 {% macro create_log_codecs() %}
 create or replace macro main.b64url_encode(bytes) as
@@ -48,6 +53,29 @@ create or replace macro main.restore_in_date(code) as
             || 'T' || substr(code, 7, 2) || ':' || substr(code, 9, 2) || ':' || substr(code, 11, 2)
             || '.' || substr(code, 13, 3) || 'Z'
     end;
+create or replace macro main.json_text(value) as coalesce(to_json(value), 'null');
+create or replace macro main.standard_payload(
+    user_id, method, url, in_date, name, detail_message, detail_levelname, board_id
+) as
+    '{"user_id": ' || json_text(user_id) || ', "method": ' || json_text(method) || ', "url": ' || json_text(url)
+    || ', "inDate": ' || json_text(in_date) || ', "name": ' || json_text(name)
+    || ', "detail": {"message": ' || json_text(detail_message) || ', "levelname": ' || json_text(detail_levelname) || '}'
+    || coalesce(', "board_id": ' || board_id::varchar, '') || '}';
+create or replace macro main.compress_payload(payload, standard) as
+    case
+        when payload is null then ''
+        when payload = standard then null
+        when starts_with(payload, left(standard, length(standard) - 1) || ', ')
+            then substr(payload, length(standard))
+        else '~' || payload
+    end;
+create or replace macro main.restore_payload(extra, standard) as
+    case
+        when extra is null then standard
+        when extra = '' then null
+        when starts_with(extra, '~') then substr(extra, 2)
+        else left(standard, length(standard) - 1) || extra
+    end;
 {% endmacro %}
 
 
@@ -64,7 +92,13 @@ create or replace macro main.restore_in_date(code) as
         detail_message,
         detail_levelname,
         board_id,
-        payload,
+        restore_payload(
+            payload_extra,
+            standard_payload(
+                restore_user_id(user_id), restore_method(method, method_other), url, restore_in_date(in_date),
+                name, detail_message, detail_levelname, board_id
+            )
+        ) as payload,
         load_id
     from {{ relation }}
 {% endmacro %}

@@ -17,7 +17,13 @@ def model(dbt, session):
         order by logged_at desc nulls last, record_id
         limit {limit}
     """
-    rows = session.sql(f"select payload, user_id, method, in_date from ({sample}) as sample").fetchall()
+    rows = session.sql(
+        f"""
+        select logs.payload, sample.user_id, sample.method, sample.in_date
+        from ({sample}) as sample inner join ({logs}) as logs using (record_id)
+        order by sample.logged_at desc nulls last, sample.record_id
+        """
+    ).fetchall()
     sizes = compression_report.json_stages(rows)
     with tempfile.TemporaryDirectory() as folder:
         for stage, relation in (

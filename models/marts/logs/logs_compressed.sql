@@ -9,12 +9,16 @@ logs as (
 
 compressed as (
     select
-        * exclude (user_id, method, in_date),
+        * exclude (user_id, method, in_date, payload),
         compress_user_id(user_id) as user_id,
         -- `method` is the column's name in the contract (DESIGN.md), keyword or not.
         compress_method(method) as method,  -- noqa: RF04
         method_other(method) as method_other,
-        compress_in_date(in_date) as in_date
+        compress_in_date(in_date) as in_date,
+        compress_payload(
+            payload,
+            standard_payload(user_id, method, url, in_date, name, detail_message, detail_levelname, board_id)
+        ) as payload_extra
     from logs
 )
 
