@@ -11,7 +11,9 @@ from b64uuid import B64UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.log_api import payload as sandbox_payload
 from tests.workspace import Workspace
+from transforms.log_decryption import to_json, typed_fields
 
 METHODS = {"GET": 1, "POST": 2, "PUT": 3, "PATCH": 4, "DELETE": 5}
 hex_ids = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
@@ -69,3 +71,42 @@ def test_an_api_in_date_becomes_15_digits(codecs, moment):
 @given(st.none() | st.text() | st.sampled_from(["1999-03-16T07:02:56.180Z", "2023-03-16T07:02:56Z", "~x"]))
 def test_any_in_date_restores_exactly(codecs, in_date):
     assert call(codecs, "restore_in_date(compress_in_date(?))", in_date) == in_date
+
+
+def payload_round_trip(connection: duckdb.DuckDBPyConnection, payload: dict | None) -> tuple[str | None, str | None]:
+    """(payload_extra, restored payload) for the JSON the loader writes for `payload`, through the typed columns."""
+    text = None if payload is None else to_json(payload)
+    columns = {**typed_fields(payload or {})}
+    fields = ["user_id", "method", "url", "in_date", "name", "detail_message", "detail_levelname", "board_id"]
+    standard = f"standard_payload({', '.join('?' for _ in fields)})"
+    values = [columns[field] for field in fields]
+    extra = call(connection, f"compress_payload(?, {standard})", text, *values)
+    restored = call(connection, f"restore_payload(?, {standard})", extra, *values)
+    return extra, restored
+
+
+@pytest.mark.parametrize("index", range(200))
+def test_a_usual_api_payload_needs_no_extra_and_extra_keys_keep_only_their_own_text(codecs, index):
+    payload = sandbox_payload(42, index)
+    extra, restored = payload_round_trip(codecs, payload)
+
+    assert restored == to_json(payload)
+    if "name" not in payload:  # not the usual shape: kept whole
+        assert extra == "~" + to_json(payload)
+    elif "client" in payload:
+        assert extra == ", " + to_json({"client": payload["client"]})[1:]
+    else:
+        assert extra is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+usual_keys = st.sampled_from(["user_id", "method", "url", "inDate", "name", "detail", "board_id", "client"])
+
+
+@given(st.none() | st.dictionaries(usual_keys | st.text(max_size=6), json_values | st.text(), max_size=9))
+def test_any_payload_restores_exactly(codecs, payload):
+    assert payload_round_trip(codecs, payload)[1] == (None if payload is None else to_json(payload))
