@@ -283,6 +283,31 @@ def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
             assert f"Previewing node '{name}'" in shown, shown[-2000:]
 
 
+def test_exports_running_at_once_share_the_staging_folder_without_tripping_over_each_other(tmp_path):
+    """dbt runs the logs and orders exports in two threads: each clears its staging while the other writes."""
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    start, failures = threading.Barrier(2), []
+
+    def export_many_times(name: str) -> None:
+        start.wait()
+        try:
+            for _ in range(300):
+                staging = lake.staging_folder(name)
+                (staging / "part_0.parquet").write_bytes(b"rows")
+                lake.clear_staging(staging)
+        except OSError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=export_many_times, args=(name,)) for name in ("logs", "orders")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert not (tmp_path / "lake" / "exports" / "_staging").exists(), "staging folders were left behind"
+
+
 def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):
     lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
     orders = lake_export.Export("orders", "select * from orders", {"dt": "strftime(updated_at, '%Y-%m-%d')"})

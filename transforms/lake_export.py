@@ -25,6 +25,7 @@ import pyarrow as pa
 from settings import S3_FILESYSTEM_RETRIES, Settings
 
 PART_FILE = "part_0.parquet"
+STAGING_ATTEMPTS = 5
 MANIFEST_SCHEMA = pa.schema(
     [
         ("partition", pa.string()),
@@ -99,6 +100,14 @@ class Lake:
         parent = Path(self.root) / "exports" / "_staging" / name
         shutil.rmtree(parent, ignore_errors=True)
         folder = parent / uuid.uuid4().hex
+        # The other exports share `_staging` and remove it when it empties: if that happens between
+        # creating it and creating our folder in it, create it again.
+        for _ in range(STAGING_ATTEMPTS - 1):
+            try:
+                folder.mkdir(parents=True)
+                return folder
+            except FileNotFoundError:
+                continue
         folder.mkdir(parents=True)
         return folder
 
@@ -252,6 +261,14 @@ def _quote(text: str) -> str:
 
 
 def _remove_empty_folders(folder: Path, stop: Path) -> None:
-    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    """Removes `folder` and its parents below `stop` while they are empty.
+
+    Exports running at once (dbt's threads) share the folders above their own: removing is tried,
+    not checked first, and a folder another export fills or has already removed ends the walk.
+    """
+    while folder != stop:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or gone already
+            return
         folder = folder.parent
