@@ -13,5 +13,6 @@ def model(dbt, session):
         name="logs",
         rows_sql=dbt.ref("logs_compressed").sql_query(),
         partition_by={"dt": "strftime(logged_at, '%Y-%m-%d')", "hour": "strftime(logged_at, '%H')"},
+        order_by="logged_at, record_id",
     )
     return export_model(dbt, session, Settings.from_env(), table)
