@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.log_api import payload as sandbox_payload
 from settings import SANDBOX_FERNET_KEY, ConfigError, Settings
 from transforms import log_decryption as decryption
 
@@ -27,6 +29,31 @@ payloads = st.dictionaries(st.text(), json_values, max_size=8)
 @given(payloads)
 def test_the_str_of_any_python_dict_parses_back_to_it(payload):
     assert decryption.parse_payload(str(payload)) == payload
+
+
+def outcome(parse, text: str) -> tuple[str, str]:
+    """What `parse` makes of `text`, types included (1 and True differ): its value's repr, or the error's type."""
+    try:
+        return ("value", repr(parse(text)))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+        return ("error", type(error).__name__)
+
+
+literal_parts = st.sampled_from(["{", "}", "[", "]", ", ", ": ", "'", '"', "None", "True", "False", "null", "true"])
+literal_parts |= st.sampled_from(["1", "-0", "01", "1.5e3", "1.", ".5", "+2", "e", "(", ")", " ", "\n", "\t", "\\"])
+literal_parts |= st.text(max_size=3)
+literal_like_texts = st.lists(literal_parts, max_size=25).map("".join)
+
+
+@given(payloads.map(str) | json_values.map(repr) | literal_like_texts)
+def test_the_fast_literal_parser_equals_ast_literal_eval_on_any_text(text):
+    assert outcome(decryption.literal_eval, text) == outcome(ast.literal_eval, text)
+
+
+def test_the_fast_literal_parser_equals_ast_literal_eval_on_every_sandbox_payload():
+    for index in range(2000):
+        text = str(sandbox_payload(42, index))
+        assert outcome(decryption.literal_eval, text) == outcome(ast.literal_eval, text)
 
 
 @given(payloads)
