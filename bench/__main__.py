@@ -182,9 +182,19 @@ class Bench:
                 "select logs.payload, compressed.user_id, compressed.method, compressed.in_date "
                 "from logs inner join logs_compressed as compressed using (record_id) order by record_id"
             ).fetchall()
+            api_records = connection.sql(
+                "select record_id, logtimestamp, data from raw.logs order by record_id"
+            ).fetchall()
         seed_json = json.dumps([compressed_payload(*row) for row in rows], ensure_ascii=False).encode()
-        gzipped = len(gzip.compress(seed_json))
-        return {"records": len(rows), "export_parquet_bytes": exported, "gzip_seed_compressed_json_bytes": gzipped}
+        api_json = json.dumps(
+            [{"recordId": record_id, "logtimestamp": stamp, "data": token} for record_id, stamp, token in api_records]
+        ).encode()
+        return {
+            "records": len(rows),
+            "export_parquet_bytes": exported,
+            "gzip_seed_compressed_json_bytes": len(gzip.compress(seed_json, mtime=0)),
+            "gzip_api_records_json_bytes": len(gzip.compress(api_json, mtime=0)),
+        }
 
     def goals(self, b6: dict) -> list[dict]:
         best = {(m.group, m.label): m.min_seconds for m in self.measurements}
@@ -233,6 +243,13 @@ class Bench:
                 "B6",
                 "logs export bytes / gzip of the seed's compressed JSON",
                 b6["export_parquet_bytes"] / b6["gzip_seed_compressed_json_bytes"],
+                "<=",
+                0.15,
+            ),
+            _goal(
+                "B6",
+                "the same, against gzip of the API's records as fetched",
+                b6["export_parquet_bytes"] / b6["gzip_api_records_json_bytes"],
                 "<=",
                 0.15,
             ),
