@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,21 +45,32 @@ class Measurement:
         }
 
 
+class Launcher:
+    """The small process that starts each measured command (see `bench/launcher.py` for why)."""
+
+    _process: subprocess.Popen | None = None
+
+    @classmethod
+    def run(cls, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> dict:
+        if cls._process is None or cls._process.poll() is not None:
+            cls._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("launcher.py"))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
+        cls._process.stdin.write(json.dumps(request) + "\n")
+        cls._process.stdin.flush()
+        return json.loads(cls._process.stdout.readline())
+
+
 def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[float, float]:
     """Runs `argv` to the end; its wall seconds and peak RSS in MiB (the largest of it and its children)."""
-    started = time.perf_counter()
-    with open(os.devnull, "rb") as stdin:
-        process = subprocess.Popen(
-            list(argv), env=dict(env), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        output = process.stdout.read() if process.stdout else b""
-        _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        tail = output.decode(errors="replace").strip().splitlines()[-15:]
-        raise BenchStepError(f"{' '.join(argv)} exited {process.returncode}:\n" + "\n".join(tail))
-    return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes
+    answer = Launcher.run(argv, env, cwd)
+    if answer["exit_code"] != 0:
+        raise BenchStepError(f"{' '.join(argv)} exited {answer['exit_code']}:\n" + "\n".join(answer["tail"]))
+    return answer["seconds"], answer["peak_rss_kib"] / 1024
 
 
 def python(*args: str) -> list[str]:

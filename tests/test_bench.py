@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from bench import measure
 from settings import REPO_ROOT
 
 pytestmark = pytest.mark.mysql
@@ -46,3 +47,25 @@ def test_the_bench_prints_each_measurement_with_its_baselines_and_the_goals_and_
         assert measurement["min_seconds"] <= measurement["median_seconds"]
         assert measurement["peak_rss_mib"] > 0
     assert result["b6"]["records"] == 1500
+
+
+def test_a_measured_process_reports_its_own_peak_memory_not_the_benchmarks(tmp_path):
+    """Linux carries peak RSS across exec from the forking process: the bench holds data, its children must not."""
+    held_by_the_bench = bytearray(600 * 2**20)
+    held_by_the_bench[::4096] = b"\x01" * len(held_by_the_bench[::4096])  # touch every page
+
+    _, small_child_mib = measure.run([sys.executable, "-c", "pass"], os.environ, tmp_path)
+    _, large_child_mib = measure.run(
+        [sys.executable, "-c", "data = bytearray(300 * 2**20); data[::4096] = b'1' * len(data[::4096])"],
+        os.environ,
+        tmp_path,
+    )
+
+    assert small_child_mib < 100
+    assert 300 < large_child_mib < 500
+    assert len(held_by_the_bench) == 600 * 2**20
+
+
+def test_a_measured_process_that_fails_stops_the_bench_with_the_end_of_its_output(tmp_path):
+    with pytest.raises(measure.BenchStepError, match="no such table: orders"):
+        measure.run([sys.executable, "-c", "raise SystemExit('no such table: orders')"], os.environ, tmp_path)
