@@ -32,13 +32,14 @@ def seed_orders(url: str, table: str, rows: int) -> None:
     engine.dispose()
 
 
-def change_orders(url: str, table: str, share: float, after: str) -> int:
-    """Adds a later status change (`Delivered`, after every existing row) to `share` of the rows' count."""
+def change_orders(url: str, table: str, share: float) -> int:
+    """Adds a later status change (`Delivered`) to `share` of the rows' count, one a second after the newest row."""
     rows_to_add = max(1, int(_count(url, table) * share))
     engine = sa.create_engine(url)
     with engine.begin() as connection:
+        newest = connection.exec_driver_sql(f"select max(LastUpdated) from {table}").scalar_one()
         connection.exec_driver_sql(
-            f"insert into {table} select seq, 'Delivered', timestamp '{after}' + interval seq second "
+            f"insert into {table} select seq, 'Delivered', timestamp '{newest}' + interval seq second "
             f"from seq_1_to_{rows_to_add}"
         )
     engine.dispose()
