@@ -1,29 +1,35 @@
 {#
-    The rows of `changes` (status changes) of every order that has a row loaded since this
-    incremental model's last run (by dlt load id, kept in the model's `last_load_id`), with each
-    such order's whole history, so late rows re-cut the order correctly. On a full build: every order.
+    The rows of `relation` of every order that has a row loaded since this incremental model's
+    last run (by dlt load id: the largest `watermark` in the model), so that each such order is
+    recomputed from its whole history and late rows re-cut it correctly. On a full build: every
+    row. Which orders have new rows is read from `order_rows` (the staging view: one scan of the
+    raw table), and every order model is a table, so no run re-aggregates the whole raw table.
 #}
-{% macro changes_of_orders_loaded_since_last_run(changes) %}
+{% macro rows_of_orders_loaded_since_last_run(relation, order_rows, watermark) %}
     {%- if is_incremental() %}
     select *
-    from {{ changes }}
+    from {{ relation }}
     where order_id in (
         select order_id
-        from {{ changes }}
-        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+        from {{ order_rows }}
+        where
+            last_updated_at is not null
+            and load_id > (select coalesce(max({{ watermark }}), '') from {{ this }})
     )
     {%- else %}
-    select * from {{ changes }}
+    select * from {{ relation }}
     {%- endif %}
 {% endmacro %}
 
 
 {#
-    On an incremental run: deletes from this model the orders that have no row in `changes` any more
-    (the source was reloaded with `--full-refresh` without them), so the model equals a full build.
+    On an incremental run: deletes from this model the orders that have no row with a `LastUpdated`
+    in `order_rows` any more (the source was reloaded with `--full-refresh` without them), so the
+    model equals a full build.
 #}
-{% macro delete_orders_no_longer_in(changes) %}
+{% macro delete_orders_no_longer_in(order_rows) %}
     {%- if is_incremental() %}
-    delete from {{ this }} where order_id not in (select order_id from {{ changes }})
+    delete from {{ this }}
+    where order_id not in (select order_id from {{ order_rows }} where last_updated_at is not null)
     {%- endif %}
 {% endmacro %}

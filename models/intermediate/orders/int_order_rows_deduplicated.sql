@@ -2,13 +2,14 @@
     Identical rows of `Orders` (same order, status and `LastUpdated`) are one status change:
     the book's chapter 6 de-duplication. Each keeps the load id of its first load. A row without
     `LastUpdated` has no place in an order's history: it is left out here (it stays in raw.orders,
-    and the `not_null` test on the staging model warns about it).
+    and the `not_null` test on the staging model warns about it). A table, incremental like the
+    order marts: a run de-duplicates again only the orders with rows loaded since the last.
 #}
 
 with
 
 order_rows as (
-    select * from {{ ref('stg_orders_db__orders') }}
+    {{ rows_of_orders_loaded_since_last_run(ref('stg_orders_db__orders'), ref('stg_orders_db__orders'), 'load_id') }}
 ),
 
 deduplicated as (

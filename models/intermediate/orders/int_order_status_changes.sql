@@ -2,12 +2,15 @@
     Every distinct status change with its place in the order's sequence. At one `LastUpdated`,
     the status later in the lifecycle (the `order_statuses` seed) comes last and so wins; a
     status the seed does not know ranks after all known ones, alphabetically among its kind.
+    A table, incremental like the order marts: a run sequences again only the orders with new rows.
 #}
 
 with
 
 status_changes as (
-    select * from {{ ref('int_order_rows_deduplicated') }}
+    {{ rows_of_orders_loaded_since_last_run(
+        ref('int_order_rows_deduplicated'), ref('stg_orders_db__orders'), 'load_id'
+    ) }}
 ),
 
 order_statuses as (

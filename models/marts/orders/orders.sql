@@ -1,7 +1,9 @@
 with
 
 changes_to_process as (
-    {{ changes_of_orders_loaded_since_last_run(ref('int_order_status_changes')) }}
+    {{ rows_of_orders_loaded_since_last_run(
+        ref('int_order_status_changes'), ref('stg_orders_db__orders'), 'last_load_id'
+    ) }}
 ),
 
 per_order as (
