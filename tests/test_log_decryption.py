@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime
 
 import pyarrow as pa
@@ -13,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.log_api import payload as sandbox_payload
-from settings import SANDBOX_FERNET_KEY, ConfigError, Settings
+from settings import REPO_ROOT, SANDBOX_FERNET_KEY, ConfigError, Settings
 from transforms import log_decryption as decryption
 
 KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -182,6 +185,47 @@ def test_two_processes_give_the_same_rows_in_the_same_order_as_one():
     parallel = list(decryption.decrypt_batches(batches, [KEY], rows=decryption.PARALLEL_FROM_ROWS, workers=2))
 
     assert pa.Table.from_batches(parallel).equals(pa.Table.from_batches(serial))
+
+
+CALLER_WITH_A_MAIN_MODULE = """
+import sys
+from pathlib import Path
+
+with Path(sys.argv[1] if __name__ == "__main__" else {marks!r}).open("a") as marks:
+    marks.write(__name__ + "\\n")  # what dbt's CLI would cost a worker: this module run again
+
+if __name__ == "__main__":
+    from cryptography.fernet import Fernet
+    import pyarrow as pa
+    from transforms import log_decryption as decryption
+
+    key = Fernet.generate_key().decode()
+    batch = pa.record_batch(
+        [[f"r{{n}}" for n in range(40)], [Fernet(key).encrypt(b"{{'n': 1}}").decode()] * 40, ["1"] * 40],
+        names=list(decryption.INPUT_COLUMNS),
+    )
+    rows = list(decryption.decrypt_batches([batch] * 6, [key], rows=decryption.PARALLEL_FROM_ROWS, workers=2))
+    assert sum(done.num_rows for done in rows) == 240
+"""
+
+
+def test_decryption_workers_do_not_run_the_callers_main_module_again(tmp_path):
+    """Under dbt the main module is dbt's CLI: seconds of imports in every worker, for nothing."""
+    marks = tmp_path / "marks"
+    caller = tmp_path / "caller.py"
+    caller.write_text(CALLER_WITH_A_MAIN_MODULE.format(marks=str(marks)))
+
+    run = subprocess.run(
+        [sys.executable, str(caller), str(marks)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert marks.read_text().split() == ["__main__"]
 
 
 def test_only_the_first_decrypted_row_of_a_record_is_kept():

@@ -11,9 +11,12 @@ import ast
 import json
 import os
 import re
+import sys
+import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from multiprocessing import get_context
 
@@ -176,13 +179,34 @@ def decrypt_batches(
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         in_flight: deque[Future] = deque()
-        for batch in batches:
-            rows_of_batch = (batch.column(name).to_pylist() for name in INPUT_COLUMNS)
-            in_flight.append(pool.submit(decrypt_rows, *rows_of_batch, keys=keys))
+        for submitted, batch in enumerate(batches):
+            rows_of_batch = [batch.column(name).to_pylist() for name in INPUT_COLUMNS]
+            # Each of the first submits starts a worker (none is idle yet).
+            with _main_module_left_behind(submitted < workers):
+                in_flight.append(pool.submit(decrypt_rows, *rows_of_batch, keys=keys))
             if len(in_flight) >= 2 * workers:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+
+@contextmanager
+def _main_module_left_behind(starting_workers: bool) -> Iterator[None]:
+    """While workers start, shows them a bare `__main__` instead of the caller's.
+
+    A spawned worker first runs the parent's main module again; under dbt that is dbt's whole CLI,
+    seconds of imports per worker that decryption never uses. The workers need only this module,
+    which they import by name. (A worker started later, outside this, is slower to start, no more.)
+    """
+    if not starting_workers:
+        yield
+        return
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def processes_for(rows: int, workers: int | None = None) -> int:
