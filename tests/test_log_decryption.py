@@ -45,6 +45,7 @@ def outcome(parse, text: str) -> tuple[str, str]:
 literal_parts = st.sampled_from(["{", "}", "[", "]", ", ", ": ", "'", '"', "None", "True", "False", "null", "true"])
 literal_parts |= st.sampled_from(["1", "-0", "01", "1.5e3", "1.", ".5", "+2", "e", "(", ")", " ", "\n", "\t", "\\"])
 literal_parts |= st.text(max_size=3)
+literal_parts |= st.sampled_from(["\\'", '\\"', "\\\\", "\\n", "\\t", "\\r", "\\x41", "\\u00e9", "\\0", "\\d", "'''"])
 literal_like_texts = st.lists(literal_parts, max_size=25).map("".join)
 
 

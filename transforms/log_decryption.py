@@ -83,36 +83,52 @@ def parse_payload(text: str) -> dict:
     return value
 
 
-# A Python string literal without a backslash: '…' (holding no ') or "…" (holding no ").
-_PLAIN_STRING = re.compile(r"'([^'\\\n]*)'" + r'|"([^"\\\n]*)"')
+# A one-line Python string literal, '…' or "…", whose escapes JSON spells the same way (or `\'`).
+_SIMPLE_STRING = re.compile(
+    # The loop unrolled: a run of plain characters, then an escape and another run, and so on.
+    r"'([^'\\\n]*(?:\\[\\'\"nrt][^'\\\n]*)*)'"
+    r'|"([^"\\\n]*(?:\\[\\\'"nrt][^"\\\n]*)*)"'
+)
+_ESCAPE_OR_QUOTE = re.compile(r"""\\(.)|(")""")
 # Outside its strings, a Python literal that JSON reads the same way holds only these (and None/True/False).
 _JSON_ALIKE_OUTSIDE_STRINGS = re.compile(r"[0-9{}\[\],:.+\-eE ]*")
 
 
 def literal_eval(text: str) -> object:
-    """`ast.literal_eval(text)`, faster for the usual `str()` of a dict (the API's text).
+    r"""`ast.literal_eval(text)`, faster for the usual `str()` of a dict (the API's text).
 
-    When no string in the text holds a backslash, each string becomes a JSON string (an inner `"`
-    escaped) and None/True/False become JSON's words: JSON text with the same value, provided what
-    lies outside the strings is JSON-alike. Anything else, and any text JSON refuses, goes to
+    Each string literal becomes a JSON string (a bare `"` escaped, `\'` unescaped; the escapes
+    `\\ \" \n \r \t` mean the same in both) and None/True/False become JSON's words: JSON text with
+    the same value, provided what lies outside the strings is JSON-alike. A string with any other
+    escape leaves its backslash outside, so it, and any text JSON refuses, goes to
     `ast.literal_eval`; the tests prove the two equal on any input.
     """
-    if "\\" not in text:
-        pieces = _PLAIN_STRING.split(text)
-        outside = pieces[0::3]
-        bare = "".join(outside).replace("None", "").replace("True", "").replace("False", "")
-        if _JSON_ALIKE_OUTSIDE_STRINGS.fullmatch(bare):
-            pieces[0::3] = [
-                part.replace("None", "null").replace("True", "true").replace("False", "false") for part in outside
-            ]
-            escaped = [None if single is None else single.replace('"', '\\"') for single in pieces[1::3]]
-            pieces[1::3] = ['"' + single + '"' if single is not None else "" for single in escaped]
-            pieces[2::3] = ['"' + double + '"' if double is not None else "" for double in pieces[2::3]]
-            try:
-                return json.loads("".join(pieces))
-            except ValueError:
-                pass
+    pieces = _SIMPLE_STRING.split(text)
+    outside = pieces[0::3]
+    bare = "".join(outside).replace("None", "").replace("True", "").replace("False", "")
+    if _JSON_ALIKE_OUTSIDE_STRINGS.fullmatch(bare):
+        pieces[0::3] = [
+            part.replace("None", "null").replace("True", "true").replace("False", "false") for part in outside
+        ]
+        pieces[1::3] = ["" if single is None else _json_string(single) for single in pieces[1::3]]
+        pieces[2::3] = ["" if double is None else _json_string(double) for double in pieces[2::3]]
+        try:
+            return json.loads("".join(pieces))
+        except ValueError:
+            pass
     return ast.literal_eval(text)
+
+
+def _json_string(content: str) -> str:
+    if "\\" not in content and '"' not in content:
+        return '"' + content + '"'
+    return '"' + _ESCAPE_OR_QUOTE.sub(_json_escape, content) + '"'
+
+
+def _json_escape(match: re.Match) -> str:
+    if match.group(2):  # a bare `"` inside '…'
+        return '\\"'
+    return "'" if match.group(1) == "'" else match.group(0)
 
 
 def to_json(payload: dict) -> str:
