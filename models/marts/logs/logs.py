@@ -14,8 +14,16 @@ def model(dbt, session):
     pending = dbt.ref("stg_log_api__logs").select("record_id, token, load_id")
     if dbt.is_incremental:
         pending = pending.filter(f"record_id not in (select record_id from {dbt.this})")
-    pending = pending.order("load_id, record_id")
     rows = pending.aggregate("count(*)").fetchone()[0]
-    # A cursor of its own: dbt writes the result on `session` while this streams the input.
-    reader = session.cursor().sql(pending.sql_query()).fetch_record_batch(decryption.BATCH_ROWS)
-    return decryption.first_decrypted(decryption.decrypt_batches(reader, keys, rows))
+    loads = [load_id for (load_id,) in pending.select("load_id").distinct().order("load_id").fetchall()]
+
+    def batches():
+        # Load by load, oldest first, so the first copy of a record kept is from its first load; within
+        # a load in the table's own order: nothing is sorted, so memory does not grow with the rows.
+        # A cursor of its own: dbt writes the result on `session` while this streams the input.
+        for load_id in loads:
+            cursor = session.cursor()
+            cursor.execute(f"select * from ({pending.sql_query()}) as pending where load_id = ?", [load_id])
+            yield from cursor.fetch_record_batch(decryption.BATCH_ROWS)
+
+    return decryption.first_decrypted(decryption.decrypt_batches(batches(), keys, rows))
