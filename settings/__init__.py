@@ -155,6 +155,33 @@ class Settings:
         options["config_kwargs"] = {**options.get("config_kwargs", {}), **S3_CLIENT_CONFIG}
         return {name: value for name, value in options.items() if value is not None}
 
+    def duckdb_lake_secret_sql(self) -> str | None:
+        """A DuckDB `CREATE SECRET` for the S3 lake from the same settings (None for a local lake).
+
+        Temporary: it lives in the session that runs it and is never written to disk. With it,
+        `read_parquet('s3://…')` works in dbt and in `make sql` as it does for the loader.
+        """
+        if not self.lake_is_s3:
+            return None
+        bucket = self.lake_url.removeprefix("s3://").split("/", 1)[0]
+        options: dict[str, str | bool] = {"type": "s3", "scope": f"s3://{bucket}"}
+        for variable, option in (
+            ("AWS_ACCESS_KEY_ID", "key_id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "session_token"),
+            ("AWS_REGION", "region"),
+        ):
+            if variable in self.aws:
+                options[option] = self.aws[variable]
+        if endpoint := self.aws.get("AWS_ENDPOINT_URL"):
+            parts = urlsplit(endpoint)
+            options.update(endpoint=parts.netloc, use_ssl=parts.scheme != "http", url_style="path")
+        rendered = ", ".join(
+            f"{name} {str(value).lower() if isinstance(value, bool) else _sql_text(value)}"
+            for name, value in options.items()
+        )
+        return f"create or replace temporary secret lake ({rendered})"
+
 
 def dbt_profile(environ: Mapping[str, str]) -> dict[str, Any]:
     """The output of `profiles.yml` that dbt uses by default, rendered as dbt renders it for `environ`."""
@@ -227,3 +254,7 @@ def _lake_url(raw: str, root: Path) -> str:
     if scheme in ("", "file"):
         return str(_under(root, raw.removeprefix("file://")))
     raise ConfigError(f"LAKE_URL must be a local path or s3://bucket/prefix, got {raw!r}")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -245,6 +245,27 @@ def test_exports_land_in_s3_readable_with_duckdb_and_untouched_by_a_rerun(tmp_pa
     assert objects() == before
 
 
+def test_dbt_and_the_sql_shell_read_an_s3_lake_with_the_projects_own_settings(tmp_path, sources, s3_lake):
+    """With LAKE_URL=s3://…, nobody creates a DuckDB secret by hand: the same settings reach every entry point."""
+    sandbox, environment, _ = sources
+    workspace = Workspace(tmp_path / "project", **environment, **s3_lake)
+    hours_apart_polls(workspace, sandbox, hours=2)
+    workspace.dbt("build")
+    [(records,)] = workspace.query("select count(*) from logs_compressed")
+    exported = f"read_parquet('{s3_lake['LAKE_URL']}/{LOGS_GLOB}', hive_partitioning = true)"
+
+    shown = workspace.dbt("show", "--inline", f"select count(*) as exported_records from {exported}")
+    shell = workspace.cli("warehouse", "sql", input=f"select count(*) as exported_records from {exported};")
+
+    assert re.search(rf"\|\s*{records}\s*\|", shown), shown[-2000:]
+    assert shell.returncode == 0, shell.stderr
+    assert str(records) in shell.stdout, shell.stdout + shell.stderr
+    assert S3_KEYS["AWS_SECRET_ACCESS_KEY"] not in shell.stdout + shell.stderr
+    assert not (workspace.settings.warehouse_path.parent / ".sql-snapshots").exists() or not any(
+        (workspace.settings.warehouse_path.parent / ".sql-snapshots").rglob("*")
+    ), "the shell's init file is deleted with its snapshot"
+
+
 def test_the_seed_json_layout_is_written_when_asked_for(tmp_path, sources):
     sandbox, environment, _ = sources
     workspace = Workspace(tmp_path / "project", **environment)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from cryptography.fernet import Fernet
 
 from settings import Settings
@@ -61,3 +62,25 @@ def test_a_developers_env_file_changes_what_make_runs_but_not_what_the_tests_see
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     assert not foreign_warehouse.exists()
+
+
+def test_the_duckdb_secret_for_an_s3_lake_follows_the_aws_settings_and_quotes_them():
+    local = Settings.from_env({"LAKE_URL": "data/lake"})
+    s3 = Settings.from_env(
+        {
+            "LAKE_URL": "s3://my-bucket/elt",
+            "AWS_ACCESS_KEY_ID": "AKIA",
+            "AWS_SECRET_ACCESS_KEY": "it's-secret",
+            "AWS_REGION": "eu-central-1",
+            "AWS_ENDPOINT_URL": "https://minio.example.com:9000",
+        }
+    )
+
+    assert local.duckdb_lake_secret_sql() is None
+    with duckdb.connect() as connection:
+        connection.execute("load httpfs")
+        connection.execute(s3.duckdb_lake_secret_sql())
+        [(secret,)] = connection.execute("select secret_string from duckdb_secrets() where name = 'lake'").fetchall()
+    assert "scope=s3://my-bucket" in secret
+    assert "endpoint=minio.example.com:9000" in secret and "use_ssl=true" in secret and "url_style=path" in secret
+    assert "region=eu-central-1" in secret and "key_id=AKIA" in secret

@@ -53,13 +53,26 @@ def open_shell(settings: Settings) -> int:
             file=sys.stderr,
         )
         # The shell handles Ctrl-C itself; this process only waits to delete the snapshot.
+        command = [cli, "-readonly", *lake_access(settings, folder), str(snapshot)]
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            return subprocess.run([cli, "-readonly", str(snapshot)], check=False).returncode
+            return subprocess.run(command, check=False).returncode
         finally:
             signal.signal(signal.SIGINT, previous)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def lake_access(settings: Settings, folder: Path) -> list[str]:
+    """The CLI's options that let the shell read an S3 lake: an init file in the shell's private folder
+    (deleted with it; never in the command line, where other users could read the secret)."""
+    secret = settings.duckdb_lake_secret_sql()
+    if secret is None:
+        return []
+    init = folder / "lake.sql"
+    init.touch(mode=0o600)
+    init.write_text(f"load httpfs;\n{secret};\n")
+    return ["-init", str(init)]
 
 
 def take_snapshot(settings: Settings, folder: Path) -> Path:
