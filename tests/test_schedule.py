@@ -14,7 +14,7 @@ import pytest
 from settings import SANDBOX_FERNET_KEY
 from tests.readers import LOG_COLUMNS, warehouse_rows
 from tests.workspace import Workspace
-from warehouse.schedule import Schedule, parse_every
+from warehouse.schedule import Schedule, freshness_limits, parse_every
 
 TEN = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -34,6 +34,20 @@ def test_after_downtime_the_schedule_runs_once_not_once_per_missed_slot():
     ]
     with pytest.raises(ValueError, match="--every takes"):
         parse_every("3 fortnights")
+
+
+def test_freshness_limits_follow_the_schedule_two_missed_runs_warn_six_fail():
+    hourly = Schedule(every=timedelta(hours=1)).interval(TEN)
+    assert freshness_limits(hourly) == {"freshness_warn_after_minutes": 120, "freshness_error_after_minutes": 360}
+    every_five = Schedule(cron="*/5 * * * *").interval(TEN)
+    assert freshness_limits(every_five) == {"freshness_warn_after_minutes": 10, "freshness_error_after_minutes": 30}
+    # Weekdays at nine: the weekend is the longest wait, so a quiet Monday morning does not warn.
+    weekdays = Schedule(cron="0 9 * * 1-5").interval(TEN)
+    assert weekdays == timedelta(days=3)
+    assert freshness_limits(timedelta(seconds=20)) == {
+        "freshness_warn_after_minutes": 1,
+        "freshness_error_after_minutes": 2,
+    }
 
 
 @pytest.fixture
@@ -124,4 +138,5 @@ def test_runs_follow_the_schedule_one_line_each_until_sigterm(scheduled):
     assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs
     assert "logs warehouse +100 lake +100" in runs[0] and "failed" in runs[0] and "0 failed" in runs[0]
     assert " models, " in runs[0] and "dbt: not run" not in runs[0]
+    assert runs[0].endswith("; freshness pass"), runs[0]
     assert rest.rstrip().endswith("schedule: stopped")

@@ -8,7 +8,9 @@ the next run completes it (nothing is lost or doubled).
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import re
 import signal
@@ -56,6 +58,25 @@ class Schedule:
         missed = max(0, int((now - last_start) / self.every))
         return last_start + self.every * (missed + 1)
 
+    def interval(self, now: datetime) -> timedelta:
+        """The time between runs; for a cron expression, the longest gap among its next slots."""
+        if self.every is not None:
+            return self.every
+        from croniter import croniter
+
+        slots = croniter(self.cron, now)
+        times = [slots.get_next(datetime) for _ in range(25)]
+        return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+def freshness_limits(interval: timedelta) -> dict[str, int]:
+    """dbt vars for `dbt source freshness`: warn once two runs were missed, error after six (whole minutes)."""
+    minutes = interval.total_seconds() / 60
+    return {
+        "freshness_warn_after_minutes": math.ceil(2 * minutes),
+        "freshness_error_after_minutes": math.ceil(6 * minutes),
+    }
+
 
 @dataclass
 class Stop:
@@ -84,6 +105,7 @@ class RunOutcome:
     dbt: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     abandoned: str | None = None
+    freshness: str | None = None
 
 
 def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
@@ -100,7 +122,7 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
         if stop.requests:
             break
         last_start = datetime.now(UTC)
-        outcome = run_once(settings, stop)
+        outcome = run_once(settings, stop, plan.interval(last_start))
         print(run_line(last_start, outcome), flush=True)
         if exit_on_failure and not outcome.ok:
             return 1
@@ -108,27 +130,37 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
     return 0
 
 
-def run_once(settings: Settings, stop: Stop) -> RunOutcome:
-    """One run: ingest, then `dbt build`, holding the run lock; each step a process of its own."""
+def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
+    """One run: ingest, `dbt build`, then `dbt source freshness`, holding the run lock; each step a process
+    of its own. Freshness limits follow the cadence: the interval, or the run's own length when longer.
+    """
     outcome = RunOutcome()
+    started = time.monotonic()
+    dbt = str(Path(sys.executable).parent / "dbt")
+
+    def freshness() -> list[str]:
+        cadence = max(interval, timedelta(seconds=time.monotonic() - started))
+        return [dbt, "source", "freshness", "--vars", json.dumps(freshness_limits(cadence))]
+
     try:
         with run_lock(settings.warehouse_path, "python -m warehouse schedule", settings.lock_wait_seconds):
             with tempfile.TemporaryDirectory(prefix="elt-run-") as folder:
                 report = Path(folder) / "ingest.json"
-                steps = (
-                    ("ingest", [sys.executable, "-m", "ingestion", "run", "--report-json", str(report)]),
-                    ("dbt build", [str(Path(sys.executable).parent / "dbt"), "build"]),
+                steps: tuple[tuple[str, Callable[[], list[str]]], ...] = (
+                    ("ingest", lambda: [sys.executable, "-m", "ingestion", "run", "--report-json", str(report)]),
+                    ("dbt build", lambda: [dbt, "build"]),
+                    ("freshness", freshness),
                 )
                 for step, command in steps:
                     if stop.requests:
                         break
-                    code = _run_step(step, command, stop)
+                    code = _run_step(step, command(), stop)
                     if step == "ingest" and report.exists():
                         outcome.rows = json.loads(report.read_text())["rows"]
                     if step == "dbt build":
-                        outcome.dbt = dbt_counts(
-                            REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "run_results.json"
-                        )
+                        outcome.dbt = dbt_counts(dbt_artifacts() / "run_results.json")
+                    if step == "freshness":
+                        outcome.freshness = freshness_verdict(dbt_artifacts() / "sources.json")
                     if stop.requests > 1:
                         outcome.abandoned = step
                     if code != 0:
@@ -148,6 +180,19 @@ def _run_step(step: str, command: list[str], stop: Stop) -> int:
         return process.wait()
     finally:
         stop.current = None
+
+
+def dbt_artifacts() -> Path:
+    """dbt's target folder, where it writes run_results.json and sources.json."""
+    return REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def freshness_verdict(sources: Path) -> str | None:
+    """The worst outcome of the last `dbt source freshness`: pass, warn, error or runtime error."""
+    if not sources.exists():
+        return None
+    statuses = {result["status"] for result in json.loads(sources.read_text()).get("results", [])}
+    return next((status for status in ("runtime error", "error", "warn", "pass") if status in statuses), None)
 
 
 def dbt_counts(run_results: Path) -> dict[str, int]:
@@ -177,8 +222,9 @@ def run_line(started: datetime, outcome: RunOutcome) -> str:
         if dbt
         else "dbt: not run"
     )
+    freshness = f"; freshness {outcome.freshness}" if outcome.freshness else ""
     abandoned = f"; abandoned {outcome.abandoned}" if outcome.abandoned else ""
     return (
         f"{started.isoformat(timespec='seconds')} run {verdict} in {seconds:.1f} s: {rows or 'no rows'}; "
-        f"{built}{abandoned}"
+        f"{built}{freshness}{abandoned}"
     )
