@@ -12,7 +12,7 @@ DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build report sql test lint docs bench bench-quick schedule lock clean
+.PHONY: help setup all ingest build status report sql ide test lint docs bench bench-quick schedule lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -26,9 +26,10 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m warehouse setup-extensions
 	@touch $@
 
-all: setup ## set up, ingest both sources, dbt build, and print a summary
+all: setup ## set up, ingest both sources, dbt build, source freshness, and print a summary
 	$(MAKE) --no-print-directory ingest
 	$(MAKE) --no-print-directory build
+	@$(RUN) $(BIN)/dbt source freshness
 	@$(RUN) $(BIN)/python -m warehouse summary
 	@$(RUN) $(BIN)/python -m warehouse report
 
@@ -37,6 +38,9 @@ ingest: setup ## extract and load both sources (ARGS="--source orders --full-ref
 
 build: setup ## dbt build: models, tests and exports
 	@$(RUN) $(BIN)/dbt build
+
+status: setup ## per source and destination: last run, rows, newest record, packages, quarantine, freshness
+	@$(RUN) $(BIN)/python -m ingestion status
 
 report: setup ## print the log compression report (after dbt build)
 	@$(RUN) $(BIN)/python -m warehouse report

@@ -1,4 +1,4 @@
-"""Command line: `python -m ingestion run [--source …] [--full-refresh]`."""
+"""Command line: `python -m ingestion run [--source …] [--full-refresh]` and `python -m ingestion status`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
             report = runner.run(settings, sources, full_refresh=args.full_refresh)
+            runner.save_last_runs(settings, report)
     except RunLockBusyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again later
@@ -44,6 +45,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.report_json:
         args.report_json.write_text(json.dumps(report.as_json()))
     return 0 if report.ok else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ingestion.status import status
+
+    print(status(Settings.from_env()))
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,4 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report-json", type=Path, help=argparse.SUPPRESS)  # for the scheduler's one line per run
     run.set_defaults(handler=_run)
+
+    status = commands.add_parser(
+        "status", help="each source's last run, rows, newest record, pending packages, quarantine and freshness"
+    )
+    status.set_defaults(handler=_status)
     return parser

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dlt
@@ -27,6 +29,8 @@ from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
 
 SOURCES = ("logs", "orders")
+# The last run of each source (when, how long, rows per destination, errors), for `status`.
+LAST_RUNS = "last_runs.json"
 # A source, ready to read: a dlt source for each destination's pipeline, and a check to run after loading.
 Loader = tuple[Callable[[dlt.Pipeline], DltSource], Callable[[dict[str, dlt.Pipeline], "Report"], None] | None]
 
@@ -46,6 +50,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     completed_earlier: set[str] = field(default_factory=set)
+    # Per source: when its run started, how long it took, and the errors it met.
+    runs: dict[str, dict] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +63,19 @@ class Report:
         for (source, destination), count in self.rows.items():
             rows.setdefault(source, {})[destination] = count
         return {"rows": rows, "warnings": self.warnings, "errors": self.errors}
+
+    def source_runs(self) -> dict[str, dict]:
+        """Each source's run as `status` shows it: started_at, seconds, rows and rejected per destination, errors."""
+        return {
+            source: {
+                **run,
+                "rows": {destination: rows for (name, destination), rows in self.rows.items() if name == source},
+                "rejected": {
+                    destination: rows for (name, destination), rows in self.rejected.items() if name == source
+                },
+            }
+            for source, run in self.runs.items()
+        }
 
     def summary(self) -> str:
         lines = ["", "Loaded (new rows):"]
@@ -86,10 +105,11 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         check_lake(settings)
     except RuntimeError as error:
         report.errors.append(str(error))
+        report.runs = {name: _source_run(datetime.now(UTC), time.monotonic(), [str(error)]) for name in sources}
         return report
     destinations = targets(settings)
     report.where = {target.name: target.where for target in destinations}
-    pipelines = {target.name: _pipeline(settings, target) for target in destinations}
+    pipelines = {target.name: pipeline_for(settings, target) for target in destinations}
     for target in destinations:
         _finish_earlier_loads(pipelines[target.name], target, report)
     loaders: dict[str, Callable[[ExitStack], Loader]] = {
@@ -97,17 +117,38 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         "orders": lambda stack: _orders_source(settings, stack, full_refresh),
     }
     for name in sources:
+        started_at, started, errors_before = datetime.now(UTC), time.monotonic(), len(report.errors)
         with ExitStack() as stack:
             try:
                 make_source, after_load = loaders[name](stack)
             except RuntimeError as error:
                 report.errors.append(str(error))
-                continue
-            refresh = "drop_resources" if full_refresh and name == "orders" else None
-            _extract_then_load(pipelines, destinations, name, make_source, refresh, report)
-            if after_load:
-                after_load(pipelines, report)
+            else:
+                refresh = "drop_resources" if full_refresh and name == "orders" else None
+                _extract_then_load(pipelines, destinations, name, make_source, refresh, report)
+                if after_load:
+                    after_load(pipelines, report)
+        report.runs[name] = _source_run(started_at, started, report.errors[errors_before:])
     return report
+
+
+def _source_run(started_at: datetime, started: float, errors: list[str]) -> dict:
+    return {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - started, 1),
+        "errors": errors,
+    }
+
+
+def save_last_runs(settings: Settings, report: Report) -> None:
+    """Records each source's run in `<PIPELINES_DIR>/last_runs.json`, next to dlt's own state."""
+    path = settings.pipelines_dir / LAST_RUNS
+    runs = json.loads(path.read_text()) if path.exists() else {}
+    runs.update(report.source_runs())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(runs, indent=2))
+    partial.replace(path)
 
 
 def _extract_then_load(
@@ -250,7 +291,8 @@ def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]
     return {record_id for (record_id,) in rows or []}
 
 
-def _pipeline(settings: Settings, target: Target) -> dlt.Pipeline:
+def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:
+    """The dlt pipeline that loads into `target` (its state and packages under PIPELINES_DIR)."""
     return dlt.pipeline(
         pipeline_name=f"elt_{target.name}",
         destination=target.destination,

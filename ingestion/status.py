@@ -1,0 +1,226 @@
+"""`make status` (`python -m ingestion status`): where each source stands, in each destination.
+
+Per source: its last run (from `<PIPELINES_DIR>/last_runs.json`, which the loader writes, failures
+included: dlt's own trace never sees a source that could not be read), rows and newest record per
+destination, the last poll of the log API, the quarantine, and the verdict of the last
+`dbt source freshness` (dbt's `target/sources.json`). Per destination: load packages still
+pending (dlt's) and packages moved aside. It takes the run lock for a moment, so it never reads
+a warehouse a run is writing; while a run holds it, it says so and shows what it can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from ingestion.destinations import targets
+from ingestion.runner import LAST_RUNS, SOURCES, pipeline_for
+from settings import REPO_ROOT, Settings, redact
+from settings.run_lock import RunLockBusyError, run_lock
+
+# Per source: the raw table, its newest-record column, and how to read that column's text as a time.
+NEWEST = {"logs": ("logs", "logtimestamp"), "orders": ("orders", "last_updated")}
+# dbt's source for each of ours, as named in models/staging/*/_*__sources.yml.
+DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
+
+
+def status(settings: Settings, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    runs = _read_json(settings.pipelines_dir / LAST_RUNS) or {}
+    freshness = _freshness(REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "sources.json")
+    lines = [f"Status at {_time(now)}  (warehouse {settings.warehouse_path}, lake {redact(settings.lake_url)})"]
+    try:
+        with run_lock(settings.warehouse_path, "make status", 0):
+            facts = _facts(settings)
+    except RunLockBusyError as error:
+        lines.append(f"  note: {error}; warehouse figures are left out")
+        facts = {"packages": _packages(settings)}
+    for source in SOURCES:
+        lines.append("")
+        lines += _source_lines(source, runs.get(source), facts, freshness.get(source), now)
+    lines.append("")
+    lines += _package_lines(facts["packages"], settings)
+    if freshness:
+        checked = next(iter(freshness.values()))["checked_at"]
+        lines.append(f"freshness: as `dbt source freshness` found it at {_time(checked)} ({_ago(checked, now)})")
+    else:
+        lines.append("freshness: not checked yet (`dbt source freshness`; `make all` and `make schedule` run it)")
+    lines.append(f"more: dlt pipeline --pipelines-dir {settings.pipelines_dir} elt_warehouse info (or trace)")
+    return "\n".join(lines)
+
+
+def _source_lines(source: str, run: dict | None, facts: dict, freshness: dict | None, now: datetime) -> list[str]:
+    lines = [source]
+    if run is None:
+        lines.append("  last run     none yet: run `make ingest`")
+    else:
+        started = datetime.fromisoformat(run["started_at"])
+        outcome = "ok" if not run["errors"] else "FAILED"
+        rows = ", ".join(f"{destination} +{count:,}" for destination, count in run["rows"].items()) or "no rows"
+        lines.append(f"  last run     {_time(started)} ({_ago(started, now)}), {outcome} in {run['seconds']} s: {rows}")
+        lines += [f"               error: {error}" for error in run["errors"]]
+    for destination, tables in facts.get("tables", {}).items():
+        table = tables.get(source)
+        if table is None:
+            lines.append(f"  {destination:<12} nothing loaded yet")
+        elif isinstance(table, str):
+            lines.append(f"  {destination:<12} {table}")
+        else:
+            rows, newest = table
+            shown = newest.strftime("%Y-%m-%d %H:%M:%S") if newest else "none"
+            lines.append(f"  {destination:<12} {rows:,} rows; newest record {shown}")
+    if source == "logs" and "poll" in facts:
+        lines.append(f"  last poll    {facts['poll']}")
+    if source == "logs" and "quarantine" in facts:
+        lines.append(f"  quarantine   {facts['quarantine']}")
+    if freshness is not None:
+        lines.append(f"  freshness    {freshness['verdict']}")
+    return lines
+
+
+def _facts(settings: Settings) -> dict:
+    facts: dict = {"packages": _packages(settings), "tables": {}}
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+            facts["tables"]["warehouse"] = {
+                source: _newest(lambda sql: warehouse.execute(sql).fetchall(), f"raw.{table}", column)
+                for source, (table, column) in NEWEST.items()
+            }
+            facts.update(_log_facts(warehouse))
+    lake = pipeline_for(settings, targets(settings)[1])
+    facts["tables"]["lake"] = {}
+    for source, (table, column) in NEWEST.items():
+        schema = "log_api" if source == "logs" else "orders_db"
+        if schema not in lake.schemas or table not in lake.schemas[schema].data_table_names():
+            facts["tables"]["lake"][source] = None
+            continue
+        try:
+            with lake.sql_client(schema) as client:
+                facts["tables"]["lake"][source] = _newest(client.execute_sql, table, column)
+        except Exception as error:  # noqa: BLE001 (status shows what it can; the lake may be unreachable)
+            facts["tables"]["lake"][source] = f"not readable now ({type(error).__name__}: {str(error)[:200]})"
+    return facts
+
+
+def _newest(execute: Callable[[str], list], table: str, column: str) -> tuple[int, datetime | None] | None:
+    try:
+        [(rows, newest)] = execute(f"select count(*), max({column}) from {table}")
+    except (duckdb.CatalogException, DatabaseUndefinedRelation):
+        return None
+    if isinstance(newest, str):  # the log API's `YYYYmmddHHMMSS`
+        newest = datetime.strptime(newest, "%Y%m%d%H%M%S")
+    return rows, newest
+
+
+def _log_facts(warehouse: duckdb.DuckDBPyConnection) -> dict:
+    facts = {}
+    try:
+        polled_at, served, new, known, rejected, overlaps = warehouse.execute(
+            """
+            select polled_at, served, new, known, rejected, overlaps_previous
+            from raw.log_api_polls order by polled_at desc limit 1
+            """
+        ).fetchone()
+    except (duckdb.CatalogException, TypeError):
+        pass
+    else:
+        overlap = {
+            True: "it overlaps the poll before: no gap",
+            False: "GAP: it does not reach back to the poll before; records in between may be missing",
+            None: "the first poll",
+        }[overlaps]
+        facts["poll"] = (
+            f"{_time(polled_at)}: {served} served, {new} new, {known} known, {rejected} malformed; {overlap}"
+        )
+    try:
+        quarantined, decrypted = warehouse.execute(
+            "select (select count(*) from logs_quarantine), (select count(*) from logs)"
+        ).fetchone()
+    except duckdb.CatalogException:
+        facts["quarantine"] = "not built yet (`dbt run`)"
+    else:
+        share = quarantined / (quarantined + decrypted) if quarantined + decrypted else 0
+        facts["quarantine"] = f"{quarantined:,} records in logs_quarantine ({share:.1%} of the records dbt has read)"
+    return facts
+
+
+def _packages(settings: Settings) -> dict[str, tuple[int, list[Path]]]:
+    """Per destination: packages extracted but not loaded yet, and packages moved aside for good."""
+    packages = {}
+    for target in targets(settings):
+        pipeline = pipeline_for(settings, target)
+        pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
+        aside = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
+        packages[target.name] = (pending, sorted(aside.iterdir()) if aside.is_dir() else [])
+    return packages
+
+
+def _package_lines(packages: dict[str, tuple[int, list[Path]]], settings: Settings) -> list[str]:
+    lines = []
+    for destination, (pending, aside) in packages.items():
+        waiting = f"{pending} load package(s) pending: the next run loads them first" if pending else "none pending"
+        moved = f"; {len(aside)} moved aside to {aside[0].parent} (see the README)" if aside else ""
+        lines.append(f"packages: {destination:<9} {waiting}{moved}")
+    return lines
+
+
+def _freshness(sources_json: Path) -> dict[str, dict]:
+    """Per source of ours: the verdict of the last `dbt source freshness`, with its age and limits."""
+    artifact = _read_json(sources_json)
+    if not artifact:
+        return {}
+    checked_at = datetime.fromisoformat(artifact["metadata"]["generated_at"].replace("Z", "+00:00"))
+    results = {result["unique_id"].split(".", 2)[2]: result for result in artifact.get("results", [])}
+    verdicts = {}
+    for source, (dbt_source, table) in DBT_SOURCES.items():
+        result = results.get(f"{dbt_source}.{table}")
+        if result is None:
+            continue
+        if result["status"] == "runtime error":
+            verdict = f"could not be checked ({result.get('error') or 'runtime error'})"
+        else:
+            criteria = result["criteria"]
+            limits = ", ".join(
+                f"{name.split('_')[0]} after {_minutes(criteria[name])}"
+                for name in ("warn_after", "error_after")
+                if criteria.get(name) and criteria[name].get("count") is not None
+            )
+            age = _duration(result["max_loaded_at_time_ago_in_s"])
+            verdict = f"{result['status']}: newest load {age} old ({limits})"
+        verdicts[source] = {"verdict": verdict, "checked_at": checked_at}
+    return verdicts
+
+
+def _minutes(limit: dict) -> str:
+    seconds = int(limit["count"]) * {"minute": 60, "hour": 3600, "day": 86400}[limit["period"]]
+    return _duration(seconds)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{seconds:.0f} s"
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    return _duration(max(0.0, (now - when).total_seconds())) + " ago"
+
+
+def _time(when: datetime) -> str:
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
