@@ -12,7 +12,7 @@ DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build status report sql ide test lint docs bench bench-quick schedule lock clean
+.PHONY: help setup all ingest build status report sql ide browser test lint docs bench bench-quick schedule lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -42,13 +42,18 @@ build: setup ## dbt build: models, tests and exports
 status: setup ## per source and destination: last run, rows, newest record, packages, quarantine, freshness
 	@$(RUN) $(BIN)/python -m ingestion status
 
-report: setup ## print the log compression report (after dbt build)
+report: setup ## the compression report, and data/report.html: charts of the analyses and the pipeline's health
 	@$(RUN) $(BIN)/python -m warehouse report
 
 sql: setup ## an interactive DuckDB SQL shell on the warehouse
 	@$(RUN) $(BIN)/python -m warehouse sql
 
-test: setup ## the whole test suite (starts the servers it needs; never reads .env)
+browser: ## Debian's Chromium, which the report's test opens the page in (installed once, as root)
+	@command -v chromium >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "error: Chromium is missing: run \`sudo apt-get install chromium\`" >&2; exit 1; }; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: setup browser ## the whole test suite (starts the servers it needs; never reads .env)
 	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest
 
 lint: setup ## ruff (check + format) and sqlfluff
@@ -70,7 +75,7 @@ schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	rm -rf /tmp/elt-lock-venv && $(PYTHON) -m venv /tmp/elt-lock-venv
-	/tmp/elt-lock-venv/bin/pip install --quiet '.[dev]'
+	/tmp/elt-lock-venv/bin/pip install --quiet '.[dev,dagster]'
 	/tmp/elt-lock-venv/bin/pip freeze --exclude elt-warehouse > requirements.lock
 
 clean: ## remove the venv and everything under data/

@@ -33,7 +33,7 @@ DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
 def status(settings: Settings, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     runs = _read_json(settings.pipelines_dir / LAST_RUNS) or {}
-    freshness = _freshness(REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "sources.json")
+    freshness = freshness_verdicts()
     lines = [f"Status at {_time(now)}  (warehouse {settings.warehouse_path}, lake {redact(settings.lake_url)})"]
     try:
         with run_lock(settings.warehouse_path, "make status", 0):
@@ -170,9 +170,9 @@ def _package_lines(packages: dict[str, tuple[int, list[Path]]], settings: Settin
     return lines
 
 
-def _freshness(sources_json: Path) -> dict[str, dict]:
+def freshness_verdicts() -> dict[str, dict]:
     """Per source of ours: the verdict of the last `dbt source freshness`, with its age and limits."""
-    artifact = _read_json(sources_json)
+    artifact = _read_json(REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "sources.json")
     if not artifact:
         return {}
     checked_at = datetime.fromisoformat(artifact["metadata"]["generated_at"].replace("Z", "+00:00"))

@@ -71,3 +71,20 @@ def test_switching_from_the_sandbox_to_a_real_orders_table_as_the_readme_says(tm
         orders = warehouse.execute("select order_id, order_status from orders order by order_id").fetchall()
     assert sorted((order, status, at.replace(tzinfo=None)) for order, status, at in raw) == sorted(real_rows)
     assert orders == [(1, "Shipped"), (2, "Shipped"), (3, "Shipped"), (4, "Pending")]
+
+
+def test_make_all_then_make_status_on_a_fresh_clone(tmp_path):
+    repo = checkout(tmp_path / "clone")
+    user = as_a_user(repo)
+
+    everything = subprocess.run(["make", "all"], cwd=repo, env=user, capture_output=True, text=True)
+    status = subprocess.run(["make", "status"], cwd=repo, env=user, capture_output=True, text=True)
+
+    assert everything.returncode == 0, everything.stdout[-3000:] + everything.stderr[-3000:]
+    assert "PASS freshness of log_api.logs" in everything.stdout
+    assert "PASS freshness of orders_db.orders" in everything.stdout
+    assert f"Charts (8 of 8 with data): {(repo / 'data' / 'report.html').as_uri()}" in everything.stdout
+    assert status.returncode == 0, status.stderr
+    blocks = status.stdout.split("\n\n")
+    assert blocks[1].startswith("logs\n") and blocks[2].startswith("orders\n")
+    assert all(", ok in " in block and "freshness    pass: " in block for block in blocks[1:3])

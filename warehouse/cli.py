@@ -1,8 +1,9 @@
-"""Command line: `python -m warehouse summary | report | sql | schedule | setup-extensions`."""
+"""Command line: `python -m warehouse summary | report | sql | ide | schedule | setup-extensions`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from settings import ConfigError, Settings, command_line
 
@@ -19,9 +20,16 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from warehouse.report_page import CHARTS, write_report_page
     from warehouse.tables import compression_report
 
-    print(compression_report(Settings.from_env()))
+    settings = Settings.from_env()
+    print(compression_report(settings))
+    if not settings.warehouse_path.exists():
+        return 0
+    page = args.html or settings.warehouse_path.parent / "report.html"
+    drawn = write_report_page(settings, page)
+    print(f"Charts ({drawn} of {len(CHARTS)} with data): {page.resolve().as_uri()}")
     return 0
 
 
@@ -64,11 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
     for name, handler, help_text in (
         ("summary", _summary, "row counts of the warehouse tables"),
-        ("report", _report, "the log compression report"),
         ("sql", _sql, "an interactive DuckDB shell on the warehouse"),
         ("setup-extensions", _setup_extensions, "install DuckDB's httpfs and mysql extensions offline"),
     ):
         commands.add_parser(name, help=help_text).set_defaults(handler=handler)
+    report = commands.add_parser("report", help="the log compression report, and an HTML page of charts")
+    report.add_argument("--html", type=Path, help="where to write the page (default: report.html next to the warehouse)")
+    report.set_defaults(handler=_report)
     schedule = commands.add_parser("schedule", help="ingest + dbt build on a schedule, one run at a time")
     schedule.add_argument("--every", help="run every this long: 90s, 3m, 1h, 1d")
     schedule.add_argument("--cron", help="run at the times of this cron expression, e.g. '*/5 * * * *'")
