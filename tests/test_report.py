@@ -13,7 +13,9 @@ from warehouse.report_page import CHARTS
 def test_the_report_page_draws_every_chart_offline_in_a_browser(tmp_path, log_api):
     sandbox, url = log_api
     sandbox.misbehaviour.invalid_token_every = 25  # some records for the quarantine chart
-    workspace = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=SANDBOX_FERNET_KEY, DBT_TARGET_PATH=str(tmp_path / "target"))
+    workspace = Workspace(
+        tmp_path, LOG_API_URL=url, FERNET_KEY=SANDBOX_FERNET_KEY, DBT_TARGET_PATH=str(tmp_path / "target")
+    )
     assert workspace.cli("ingestion", "run").returncode == 0
     workspace.dbt("build")
     workspace.dbt("source", "freshness")
@@ -45,7 +47,9 @@ def test_the_report_page_draws_every_chart_offline_in_a_browser(tmp_path, log_ap
 
 def test_before_dbt_has_built_anything_the_page_says_so_chart_by_chart(tmp_path, log_api):
     _, url = log_api
-    workspace = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=SANDBOX_FERNET_KEY, DBT_TARGET_PATH=str(tmp_path / "target"))
+    workspace = Workspace(
+        tmp_path, LOG_API_URL=url, FERNET_KEY=SANDBOX_FERNET_KEY, DBT_TARGET_PATH=str(tmp_path / "target")
+    )
     assert workspace.cli("ingestion", "run").returncode == 0
     page = tmp_path / "report.html"
 

@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     ):
         commands.add_parser(name, help=help_text).set_defaults(handler=handler)
     report = commands.add_parser("report", help="the log compression report, and an HTML page of charts")
-    report.add_argument("--html", type=Path, help="where to write the page (default: report.html next to the warehouse)")
+    report.add_argument("--html", type=Path, help="where to write the page (default: next to the warehouse)")
     report.set_defaults(handler=_report)
     schedule = commands.add_parser("schedule", help="ingest + dbt build on a schedule, one run at a time")
     schedule.add_argument("--every", help="run every this long: 90s, 3m, 1h, 1d")
