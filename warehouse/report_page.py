@@ -225,8 +225,7 @@ def _freshness_table(freshness: dict[str, dict]) -> str:
     if not freshness:
         return "<p>Freshness: not checked yet (<code>dbt source freshness</code>).</p>"
     rows = "".join(
-        f"<tr><td>{source}</td><td>{html.escape(verdict['verdict'])}</td></tr>"
-        for source, verdict in freshness.items()
+        f"<tr><td>{source}</td><td>{html.escape(verdict['verdict'])}</td></tr>" for source, verdict in freshness.items()
     )
     checked = next(iter(freshness.values()))["checked_at"].strftime("%Y-%m-%d %H:%M UTC")
     return f"<h2>Pipeline: source freshness</h2><p>As checked at {checked}.</p><table>{rows}</table>"
