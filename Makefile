@@ -53,6 +53,9 @@ browser: ## Debian's Chromium, which the report's test opens the page in (instal
 		[ "$$(id -u)" = 0 ] || { echo "error: Chromium is missing: run \`sudo apt-get install chromium\`" >&2; exit 1; }; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+ide: setup ## harlequin, a terminal SQL IDE, on a read-only snapshot of the warehouse
+	@$(RUN) $(BIN)/python -m warehouse ide
+
 test: setup browser ## the whole test suite (starts the servers it needs; never reads .env)
 	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
+import time
 
 import duckdb
 
@@ -100,3 +106,72 @@ def test_a_run_blocked_by_another_program_holding_the_warehouse_says_so_in_one_l
     [error] = [line for line in blocked.stderr.splitlines() if line.startswith("error:")]
     assert "the warehouse is open in another program (" in error and f"pid {os.getpid()})" in error
     assert "unfinished earlier run" not in blocked.stderr, "the summary reports only what was loaded"
+
+
+def test_make_ide_opens_harlequin_on_a_snapshot_that_never_blocks_a_run(tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+    terminal = Terminal()
+    ide = subprocess.Popen(
+        [sys.executable, "-m", "warehouse", "ide"],
+        cwd=tmp_path,
+        env={**workspace.environment, "TERM": "xterm-256color"},
+        stdin=terminal.device,
+        stdout=terminal.device,
+        stderr=terminal.device,
+        start_new_session=True,
+    )
+    try:
+        screen = terminal.wait_for("Data Catalog", "Query Editor", "warehouse")
+        run = workspace.cli("ingestion", "run", "--source", "orders")
+        terminal.type("\x11")  # Ctrl+Q quits harlequin
+        code = ide.wait(timeout=60)
+    finally:
+        if ide.poll() is None:
+            ide.kill()
+        terminal.close()
+
+    assert "tables: raw.orders" in screen and "Locale Not Set" not in screen
+    assert run.returncode == 0, run.stderr
+    assert code == 0
+    assert copies_left(workspace) == []
+
+
+class Terminal:
+    """A pseudo-terminal for a full-screen program, read all along (a program whose output is not read stalls)."""
+
+    def __init__(self, rows: int = 40, columns: int = 140) -> None:
+        self.controller, self.device = os.openpty()
+        fcntl.ioctl(self.device, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.drawn = bytearray()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.controller, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.drawn += chunk
+
+    def screen(self) -> str:
+        """Everything drawn so far, escape sequences removed."""
+        return re.sub(r"\x1b\[[0-9;?>$]*[A-Za-z]", "", bytes(self.drawn).decode("utf-8", "replace"))
+
+    def wait_for(self, *texts: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(text in self.screen() for text in texts):
+                return self.screen()
+            time.sleep(0.2)
+        raise AssertionError(f"not all of {texts} on screen within {timeout} s:\n{self.screen()[-3000:]}")
+
+    def type(self, keys: str) -> None:
+        os.write(self.controller, keys.encode())
+
+    def close(self) -> None:
+        os.close(self.device)
+        os.close(self.controller)

@@ -39,6 +39,12 @@ def _sql(args: argparse.Namespace) -> int:
     return open_shell(Settings.from_env())
 
 
+def _ide(args: argparse.Namespace) -> int:
+    from warehouse.shell import open_ide
+
+    return open_ide(Settings.from_env())
+
+
 def _schedule(args: argparse.Namespace) -> int:
     from warehouse.schedule import Schedule, parse_every, schedule
 
@@ -73,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, handler, help_text in (
         ("summary", _summary, "row counts of the warehouse tables"),
         ("sql", _sql, "an interactive DuckDB shell on the warehouse"),
+        ("ide", _ide, "harlequin, a terminal SQL IDE, on the warehouse"),
         ("setup-extensions", _setup_extensions, "install DuckDB's httpfs and mysql extensions offline"),
     ):
         commands.add_parser(name, help=help_text).set_defaults(handler=handler)

@@ -1,4 +1,5 @@
-"""`make sql`: the DuckDB CLI on a snapshot of the warehouse, so an open shell never blocks a run.
+"""`make sql` and `make ide`: the DuckDB CLI, or harlequin, on a snapshot of the warehouse, so an open shell
+never blocks a run.
 
 DuckDB lets no other process write a file that one process has open, even read-only. The shell
 therefore opens a copy, taken under the run lock (so no run is writing while it is copied: the
@@ -13,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -25,9 +27,37 @@ SNAPSHOTS = ".sql-snapshots"
 
 
 def open_shell(settings: Settings) -> int:
-    cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
-    if cli is None:
-        print("error: the duckdb CLI is missing: run `make setup`", file=sys.stderr)
+    """The DuckDB CLI, read-only, with the lake's secret when the lake is on S3."""
+    return _on_snapshot(
+        settings, "duckdb", lambda snapshot, folder: ["-readonly", *lake_access(settings, folder), str(snapshot)]
+    )
+
+
+def open_ide(settings: Settings) -> int:
+    """harlequin (a terminal SQL IDE), read-only, with the lake's secret when the lake is on S3."""
+    return _on_snapshot(
+        settings,
+        "harlequin",
+        lambda snapshot, folder: [
+            "--read-only",
+            *(lake_access(settings, folder) or ["--no-init"]),
+            # harlequin formats numbers by the locale; on a machine with none (C/POSIX) it warns instead.
+            *(["--locale", "C"] if _no_locale() else []),
+            str(snapshot),
+        ],
+    )
+
+
+def _no_locale() -> bool:
+    name = os.environ.get("LC_ALL") or os.environ.get("LC_NUMERIC") or os.environ.get("LANG") or "C"
+    return name.split(".")[0] in ("C", "POSIX")
+
+
+def _on_snapshot(settings: Settings, program: str, arguments: Callable[[Path, Path], list[str]]) -> int:
+    """Runs `program` with `arguments(snapshot, its private folder)`, then deletes the snapshot."""
+    executable = shutil.which(program, path=str(Path(sys.executable).parent)) or shutil.which(program)
+    if executable is None:
+        print(f"error: {program} is missing: run `make setup`", file=sys.stderr)
         return 1
     path = settings.warehouse_path
     if not path.exists():
@@ -53,7 +83,7 @@ def open_shell(settings: Settings) -> int:
             file=sys.stderr,
         )
         # The shell handles Ctrl-C itself; this process only waits to delete the snapshot.
-        command = [cli, "-readonly", *lake_access(settings, folder), str(snapshot)]
+        command = [executable, *arguments(snapshot, folder)]
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             return subprocess.run(command, check=False).returncode
@@ -72,7 +102,7 @@ def lake_access(settings: Settings, folder: Path) -> list[str]:
     init = folder / "lake.sql"
     init.touch(mode=0o600)
     init.write_text(f"load httpfs;\n{secret};\n")
-    return ["-init", str(init)]
+    return ["-init", str(init)]  # both the DuckDB CLI and harlequin spell it so
 
 
 def take_snapshot(settings: Settings, folder: Path) -> Path:
