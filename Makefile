@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTHON_CODE := ingestion transforms models settings sandbox warehouse tests bench
+PYTHON_CODE := ingestion transforms models settings sandbox warehouse orchestration tests bench
 # .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
 # and the shell's own variables win. `make test` never reads it. `exec`: the command replaces the
 # recipe's shell, so signals from make reach it (and it dies with make: see settings/run_lock.py).
