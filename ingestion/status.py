@@ -10,8 +10,6 @@ a warehouse a run is writing; while a run holds it, it says so and shows what it
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,18 +19,17 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ingestion.destinations import targets
 from ingestion.runner import LAST_RUNS, SOURCES, pipeline_for
-from settings import REPO_ROOT, Settings, redact
+from settings import Settings, redact
+from settings.dbt_artifacts import duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
 
 # Per source: the raw table, its newest-record column, and how to read that column's text as a time.
 NEWEST = {"logs": ("logs", "logtimestamp"), "orders": ("orders", "last_updated")}
-# dbt's source for each of ours, as named in models/staging/*/_*__sources.yml.
-DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
 
 
 def status(settings: Settings, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    runs = _read_json(settings.pipelines_dir / LAST_RUNS) or {}
+    runs = read_json(settings.pipelines_dir / LAST_RUNS) or {}
     freshness = freshness_verdicts()
     lines = [f"Status at {_time(now)}  (warehouse {settings.warehouse_path}, lake {redact(settings.lake_url)})"]
     try:
@@ -170,57 +167,11 @@ def _package_lines(packages: dict[str, tuple[int, list[Path]]], settings: Settin
     return lines
 
 
-def freshness_verdicts() -> dict[str, dict]:
-    """Per source of ours: the verdict of the last `dbt source freshness`, with its age and limits."""
-    artifact = _read_json(REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "sources.json")
-    if not artifact:
-        return {}
-    checked_at = datetime.fromisoformat(artifact["metadata"]["generated_at"].replace("Z", "+00:00"))
-    results = {result["unique_id"].split(".", 2)[2]: result for result in artifact.get("results", [])}
-    verdicts = {}
-    for source, (dbt_source, table) in DBT_SOURCES.items():
-        result = results.get(f"{dbt_source}.{table}")
-        if result is None:
-            continue
-        if result["status"] == "runtime error":
-            verdict = f"could not be checked ({result.get('error') or 'runtime error'})"
-        else:
-            criteria = result["criteria"]
-            limits = ", ".join(
-                f"{name.split('_')[0]} after {_minutes(criteria[name])}"
-                for name in ("warn_after", "error_after")
-                if criteria.get(name) and criteria[name].get("count") is not None
-            )
-            age = _duration(result["max_loaded_at_time_ago_in_s"])
-            verdict = f"{result['status']}: newest load {age} old ({limits})"
-        verdicts[source] = {"verdict": verdict, "checked_at": checked_at}
-    return verdicts
-
-
-def _minutes(limit: dict) -> str:
-    seconds = int(limit["count"]) * {"minute": 60, "hour": 3600, "day": 86400}[limit["period"]]
-    return _duration(seconds)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}".replace(".0 ", " ")
-    return f"{seconds:.0f} s"
-
-
 def _ago(when: datetime, now: datetime) -> str:
-    return _duration(max(0.0, (now - when).total_seconds())) + " ago"
+    return duration(max(0.0, (now - when).total_seconds())) + " ago"
 
 
 def _time(when: datetime) -> str:
     if when.tzinfo is not None:
         when = when.astimezone(UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None

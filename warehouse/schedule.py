@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from settings import REPO_ROOT, Settings
+from settings.dbt_artifacts import target_folder
 from settings.run_lock import RunLockBusyError, run_lock
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -158,9 +158,9 @@ def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
                     if step == "ingest" and report.exists():
                         outcome.rows = json.loads(report.read_text())["rows"]
                     if step == "dbt build":
-                        outcome.dbt = dbt_counts(dbt_artifacts() / "run_results.json")
+                        outcome.dbt = dbt_counts(target_folder() / "run_results.json")
                     if step == "freshness":
-                        outcome.freshness = freshness_verdict(dbt_artifacts() / "sources.json")
+                        outcome.freshness = freshness_verdict(target_folder() / "sources.json")
                     if stop.requests > 1:
                         outcome.abandoned = step
                     if code != 0:
@@ -180,11 +180,6 @@ def _run_step(step: str, command: list[str], stop: Stop) -> int:
         return process.wait()
     finally:
         stop.current = None
-
-
-def dbt_artifacts() -> Path:
-    """dbt's target folder, where it writes run_results.json and sources.json."""
-    return REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
 
 
 def freshness_verdict(sources: Path) -> str | None:

@@ -1,0 +1,66 @@
+"""What dbt left in its target folder that the project's tools read: the last source freshness check."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from settings import REPO_ROOT
+
+# dbt's source for each of ours, as named in models/staging/*/_*__sources.yml.
+DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
+
+
+def target_folder() -> Path:
+    """dbt's target folder (DBT_TARGET_PATH, or `target/` at the repository root)."""
+    return REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+
+
+def freshness_verdicts() -> dict[str, dict]:
+    """Per source of ours: the verdict of the last `dbt source freshness`, with its age and limits."""
+    artifact = read_json(target_folder() / "sources.json")
+    if not artifact:
+        return {}
+    checked_at = datetime.fromisoformat(artifact["metadata"]["generated_at"].replace("Z", "+00:00"))
+    results = {result["unique_id"].split(".", 2)[2]: result for result in artifact.get("results", [])}
+    verdicts = {}
+    for source, (dbt_source, table) in DBT_SOURCES.items():
+        result = results.get(f"{dbt_source}.{table}")
+        if result is None:
+            continue
+        if result["status"] == "runtime error":
+            verdict = f"could not be checked ({result.get('error') or 'runtime error'})"
+        else:
+            criteria = result["criteria"]
+            limits = ", ".join(
+                f"{name.split('_')[0]} after {_limit(criteria[name])}"
+                for name in ("warn_after", "error_after")
+                if criteria.get(name) and criteria[name].get("count") is not None
+            )
+            age = duration(result["max_loaded_at_time_ago_in_s"])
+            verdict = f"{result['status']}: newest load {age} old ({limits})"
+        verdicts[source] = {"verdict": verdict, "checked_at": checked_at}
+    return verdicts
+
+
+def _limit(limit: dict) -> str:
+    seconds = int(limit["count"]) * {"minute": 60, "hour": 3600, "day": 86400}[limit["period"]]
+    return duration(seconds)
+
+
+def duration(seconds: float) -> str:
+    """`seconds` as a person reads it: 45 s, 12 min, 2.5 h, 7 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{seconds:.0f} s"
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON in `path`; None when it is missing or unreadable (a run may be writing it)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
