@@ -16,6 +16,7 @@ from pathlib import Path
 import dlt
 import sqlalchemy as sa
 from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.runtime.collector import Collector, LogCollector, TqdmCollector
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.load.exceptions import LoadClientJobFailed
 from dlt.sources import DltSource
@@ -27,6 +28,7 @@ from ingestion.orders_db import loaded_source, orders_db, rows_missing_by_day, s
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
+from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
 
 SOURCES = ("logs", "orders")
 # The last run of each source (when, how long, rows per destination, errors), for `status`.
@@ -291,6 +293,25 @@ def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]
     return {record_id for (record_id,) in rows or []}
 
 
+class QuietLogCollector(LogCollector):
+    """dlt's plain-line progress, for output that is not a terminal, silent for steps shorter than `log_period`."""
+
+    def _start(self, step: str) -> None:
+        super()._start(step)
+        self.step_started = time.monotonic()
+
+    def on_log(self) -> None:
+        if time.monotonic() - self.step_started >= self.log_period:
+            super().on_log()
+
+
+def dlt_progress() -> Collector:
+    """dlt's progress for extract, normalize and load: bars on a terminal, plain lines elsewhere."""
+    if is_terminal(sys.stderr):
+        return TqdmCollector(single_bar=True, file=sys.stderr, delay=AFTER_SECONDS)
+    return QuietLogCollector(log_period=EVERY_SECONDS, logger=sys.stderr, dump_system_stats=False)
+
+
 def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:
     """The dlt pipeline that loads into `target` (its state and packages under PIPELINES_DIR)."""
     return dlt.pipeline(
@@ -298,6 +319,7 @@ def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:
         destination=target.destination,
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir),
+        progress=dlt_progress(),
     )
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ import fsspec
 import pyarrow as pa
 
 from settings import S3_FILESYSTEM_RETRIES, Settings
+from settings.progress import Progress
 
 PART_FILE = "part_0.parquet"
 STAGING_ATTEMPTS = 5
@@ -174,10 +175,16 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
         for partition, (_, fingerprint) in current.items()
         if previous.get(partition) != fingerprint or partition not in present
     )
+    progress = Progress(f"exports/{table.name}: {len(changed)} partition(s)", sum(current[p][0] for p in changed))
+
+    def published(partition: str) -> None:
+        progress.advance(current[partition][0])
+
     if changed and table.json_file_name:
-        _write_json_files(session, lake, table, keyed, changed)
+        _write_json_files(session, lake, table, keyed, changed, published)
     elif changed:
-        _write_parquet_partitions(session, lake, table, keyed, changed)
+        _write_parquet_partitions(session, lake, table, keyed, changed, published)
+    progress.close()
     # What the lake holds, not only what the last manifest listed: a run killed before dbt saved
     # its manifest may have published partitions that no manifest names.
     for partition in sorted((set(previous) | present) - set(current)):
@@ -193,7 +200,12 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
 
 
 def _write_parquet_partitions(
-    session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, keyed: str, changed: list[str]
+    session: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    table: Export,
+    keyed: str,
+    changed: list[str],
+    published: Callable[[str], None],
 ) -> None:
     staging = lake.staging_folder(table.name)
     try:
@@ -209,12 +221,18 @@ def _write_parquet_partitions(
         for partition in changed:
             lake.publish(staging / partition / PART_FILE, "exports", table.name, partition, PART_FILE)
             lake.remove_others(PART_FILE, "exports", table.name, partition)
+            published(partition)
     finally:
         lake.clear_staging(staging)
 
 
 def _write_json_files(
-    session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, keyed: str, changed: list[str]
+    session: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    table: Export,
+    keyed: str,
+    changed: list[str],
+    published: Callable[[str], None],
 ) -> None:
     staging = lake.staging_folder(table.name)
     try:
@@ -229,6 +247,7 @@ def _write_json_files(
             )
             lake.publish(file, "exports", table.name, partition, file.name)
             lake.remove_others(file.name, "exports", table.name, partition)
+            published(partition)
     finally:
         lake.clear_staging(staging)
 

@@ -6,6 +6,7 @@ brings them in); `logs_quarantine` lists them with the reason. The work is in
 """
 
 from settings import Settings
+from settings.progress import Progress
 from transforms import log_decryption as decryption
 
 
@@ -26,4 +27,6 @@ def model(dbt, session):
             cursor.execute(f"select * from ({pending.sql_query()}) as pending where load_id = ?", [load_id])
             yield from cursor.fetch_record_batch(decryption.BATCH_ROWS)
 
-    return decryption.first_decrypted(decryption.decrypt_batches(batches(), keys, rows))
+    progress = Progress("logs: decrypting", rows, unit="records")
+    decrypted = progress.counted(decryption.decrypt_batches(batches(), keys, rows), lambda batch: batch.num_rows)
+    return decryption.first_decrypted(decrypted)

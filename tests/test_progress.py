@@ -1,0 +1,76 @@
+"""Progress of long work: plain lines with the rate where output is not a terminal, a bar where it is."""
+
+from __future__ import annotations
+
+import io
+
+from settings.progress import Progress
+
+
+class Clock:
+    """A clock the test moves: progress lines depend on time, and tests must not."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_short_work_prints_nothing():
+    output, clock = io.StringIO(), Clock()
+    progress = Progress("logs: decrypting", 500, "records", stream=output, clock=clock)
+    for _ in range(5):
+        clock.now += 0.5
+        progress.advance(100)
+    progress.close()
+
+    assert output.getvalue() == ""
+
+
+def test_long_work_prints_a_line_with_the_rate_every_ten_seconds_and_one_at_the_end():
+    output, clock = io.StringIO(), Clock()
+    progress = Progress("logs: decrypting", 1_000_000, "records", stream=output, clock=clock)
+    for _ in range(25):  # 25 s, 40,000 records a second
+        clock.now += 1
+        progress.advance(40_000)
+    progress.close()
+
+    assert output.getvalue().splitlines() == [
+        "logs: decrypting: 120,000 of 1,000,000 records (40,000 records/s)",
+        "logs: decrypting: 520,000 of 1,000,000 records (40,000 records/s)",
+        "logs: decrypting: 920,000 of 1,000,000 records (40,000 records/s)",
+        "logs: decrypting: 1,000,000 records in 25.0 s, done (40,000 records/s)",
+    ]
+
+
+def test_counted_passes_items_through_and_closes_even_when_the_consumer_stops():
+    output, clock = io.StringIO(), Clock()
+    progress = Progress("exports/logs: 3 partition(s)", 30, stream=output, clock=clock, after=0)
+
+    def slow(items):
+        for item in items:
+            clock.now += 1
+            yield item
+
+    counted = progress.counted(slow([10, 10, 10]), size=lambda item: item)
+    assert next(counted) == 10
+    counted.close()
+
+    assert output.getvalue().splitlines()[-1] == "exports/logs: 3 partition(s): 10 rows in 1.0 s, done (10 rows/s)"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_it_draws_a_bar_with_the_rate():
+    output = Terminal()
+    progress = Progress("logs: decrypting", 200, "records", stream=output, after=0)
+    progress.advance(100)
+    progress.advance(100)
+    progress.close()
+
+    drawn = output.getvalue()
+    assert "logs: decrypting: 100%" in drawn and "200/200" in drawn and "records/s" in drawn
