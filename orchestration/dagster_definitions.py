@@ -11,6 +11,8 @@
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotations at run time.
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,10 +31,11 @@ RAW_TABLES = {
 
 # A target folder of its own: Dagster's manifest never races the command line's `target/`.
 DBT_PROJECT = DbtProject(project_dir=REPO_ROOT, target_path=Path("target") / "dagster")
-if not DBT_PROJECT.manifest_path.exists():
-    DBT_PROJECT.preparer.prepare(DBT_PROJECT)  # `dbt parse`: the manifest dagster-dbt reads the models from
-else:
-    DBT_PROJECT.prepare_if_dev()
+# The dbt next to this Python: the venv need not be on PATH (under `make`, cron or systemd it is not).
+DBT = str(Path(sys.executable).parent / "dbt")
+if not DBT_PROJECT.manifest_path.exists() or DBT_PROJECT.preparer.using_dagster_dev():
+    # `dbt parse`: the manifest dagster-dbt reads the models from
+    subprocess.run([DBT, "parse", "--quiet", "--target-path", str(DBT_PROJECT.target_path)], cwd=REPO_ROOT, check=True)
 
 
 def _ingestion(source: str) -> dg.AssetsDefinition:
@@ -74,5 +77,5 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,
     jobs=[ELT],
     schedules=[dg.ScheduleDefinition(job=ELT, cron_schedule=os.environ.get("SCHEDULE_CRON", "0 * * * *"))],
-    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT)},
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT)},
 )
