@@ -24,6 +24,7 @@ from dlt.sources import DltSource
 from ingestion import log_api_client
 from ingestion.destinations import DATASET, Target, check_lake, targets
 from ingestion.log_api import log_api
+from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import loaded_source, orders_db, rows_missing_by_day, source_identity
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
@@ -52,6 +53,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     completed_earlier: set[str] = field(default_factory=set)
+    # The raw table of each source, where it is not named after the source (orders in binlog mode).
+    tables: dict[str, str] = field(default_factory=dict)
     # Per source: when its run started, how long it took, and the errors it met.
     runs: dict[str, dict] = field(default_factory=dict)
 
@@ -83,7 +86,8 @@ class Report:
         lines = ["", "Loaded (new rows):"]
         for (source, destination), rows in self.rows.items():
             lines.append(
-                f"  {source:<7} -> {destination:<9} {rows:>8,} rows   {self.where[destination].format(table=source)}"
+                f"  {source:<7} -> {destination:<9} {rows:>8,} rows   "
+                + self.where[destination].format(table=self.tables.get(source, source))
             )
         lines += [
             f"  {source:<7} -> {destination:<9} {rows:>8,} malformed records kept in "
@@ -116,7 +120,7 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         _finish_earlier_loads(pipelines[target.name], target, report)
     loaders: dict[str, Callable[[ExitStack], Loader]] = {
         "logs": lambda stack: _logs_source(settings, stack),
-        "orders": lambda stack: _orders_source(settings, stack, full_refresh),
+        "orders": lambda stack: _orders_source(settings, stack, full_refresh, report),
     }
     for name in sources:
         started_at, started, errors_before = datetime.now(UTC), time.monotonic(), len(report.errors)
@@ -181,7 +185,8 @@ def _extract_then_load(
         _progress(f"{name} -> {target.name}: loading")
         if _normalize_and_load(pipeline, target, name, report):
             counts = pipeline.last_trace.last_normalize_info.row_counts
-            report.rows[(name, target.name)] = counts.get(name, 0)
+            # orders in binlog mode land in `orders_changes`
+            report.rows[(name, target.name)] = counts.get(name, 0) + counts.get(f"{name}_changes", 0)
             report.rejected[(name, target.name)] = counts.get(f"{name}_rejected", 0)
 
 
@@ -335,7 +340,7 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
     return lambda pipeline: log_api(poll, lambda record_ids: loaded_record_ids(pipeline, record_ids)), None
 
 
-def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool) -> Loader:
+def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, report: Report) -> Loader:
     url = settings.orders_db_url or _embedded_orders_db(settings)
     try:
         engine = orders_engine(url)
@@ -356,6 +361,8 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool) -> 
         raise SourceError(
             f"cannot connect to the orders database at {redact(url)} ({_first_line(error)}); check ORDERS_DB_URL"
         ) from error
+    if settings.orders_capture == "binlog":
+        return _orders_binlog_source(settings, engine, url, report)
     _progress(f"orders: reading {settings.orders_table} at {redact(url)}")
     identity = source_identity(engine, settings.orders_table)
 
@@ -383,6 +390,22 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool) -> 
             )
 
     return make_source, after_load
+
+
+def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, report: Report) -> Loader:
+    """ORDERS_CAPTURE=binlog: the changes since the last run (a snapshot first), from the binary log."""
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        raise SourceError(
+            f"ORDERS_CAPTURE=binlog reads a MySQL or MariaDB binary log, and ORDERS_DB_URL {redact(url)} is "
+            f"{engine.dialect.name}: set ORDERS_CAPTURE=timestamp, or point ORDERS_DB_URL at MySQL/MariaDB"
+        )
+    try:
+        check_server(engine, settings.orders_table)
+    except BinlogError as error:
+        raise SourceError(str(error)) from None
+    _progress(f"orders: reading the binary log of {settings.orders_table} at {redact(url)}")
+    report.tables["orders"] = "orders_changes"
+    return lambda pipeline: orders_binlog(engine, settings.orders_table), None
 
 
 def orders_engine(url: str) -> sa.Engine:
@@ -419,6 +442,8 @@ def _embedded_orders_db(settings: Settings) -> str:
 def _root_cause(error: BaseException) -> str:
     while (error.__cause__ or error.__context__) is not None:
         error = error.__cause__ or error.__context__
+    if isinstance(error, BinlogError):  # its message is the whole story
+        return str(error)
     holder = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", str(error))
     if holder:
         return (

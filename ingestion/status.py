@@ -23,8 +23,9 @@ from settings import Settings, redact
 from settings.dbt_artifacts import duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
 
-# Per source: the raw table, its newest-record column, and how to read that column's text as a time.
+# Per source: the raw table and its newest-record column (orders in binlog mode: the changes).
 NEWEST = {"logs": ("logs", "logtimestamp"), "orders": ("orders", "last_updated")}
+NEWEST_BINLOG = {"logs": NEWEST["logs"], "orders": ("orders_changes", "after__last_updated")}
 
 
 def status(settings: Settings, now: datetime | None = None) -> str:
@@ -83,16 +84,17 @@ def _source_lines(source: str, run: dict | None, facts: dict, freshness: dict | 
 
 def _facts(settings: Settings) -> dict:
     facts: dict = {"packages": _packages(settings), "tables": {}}
+    newest = NEWEST_BINLOG if settings.orders_capture == "binlog" else NEWEST
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
             facts["tables"]["warehouse"] = {
                 source: _newest(lambda sql: warehouse.execute(sql).fetchall(), f"raw.{table}", column)
-                for source, (table, column) in NEWEST.items()
+                for source, (table, column) in newest.items()
             }
             facts.update(_log_facts(warehouse))
     lake = pipeline_for(settings, targets(settings)[1])
     facts["tables"]["lake"] = {}
-    for source, (table, column) in NEWEST.items():
+    for source, (table, column) in newest.items():
         schema = "log_api" if source == "logs" else "orders_db"
         if schema not in lake.schemas or table not in lake.schemas[schema].data_table_names():
             facts["tables"]["lake"][source] = None

@@ -31,6 +31,8 @@ DEFAULT_LOG_API_MAX_BYTES = 16 * 2**20
 DEFAULT_LOCK_WAIT_SECONDS = 60
 # Not a secret: it encrypts the sandbox log API's made-up records and nothing else.
 SANDBOX_FERNET_KEY = "c2FuZGJveC1sb2ctYXBpLWZlcm5ldC1rZXktMzJieXQ="
+# ORDERS_CAPTURE: incremental on `LastUpdated` (the default), or every change from the MySQL binary log.
+CAPTURE_MODES = ("timestamp", "binlog")
 # Every variable the project reads (README, "Configuration").
 VARIABLES = (
     "LOG_API_URL",
@@ -39,6 +41,7 @@ VARIABLES = (
     "ORDERS_DB_URL",
     "ORDERS_TABLE",
     "ORDERS_LOOKBACK_SECONDS",
+    "ORDERS_CAPTURE",
     "FERNET_KEY",
     "LAKE_URL",
     "WAREHOUSE_PATH",
@@ -72,6 +75,7 @@ class Settings:
     orders_db_url: str | None
     orders_table: str
     orders_lookback_seconds: int
+    orders_capture: str
     fernet_key: str | None
     lake_url: str
     warehouse_path: Path
@@ -101,6 +105,7 @@ class Settings:
             orders_lookback_seconds=_seconds(
                 "ORDERS_LOOKBACK_SECONDS", get("ORDERS_LOOKBACK_SECONDS"), DEFAULT_LOOKBACK_SECONDS, minimum=0
             ),
+            orders_capture=_choice("ORDERS_CAPTURE", get("ORDERS_CAPTURE"), CAPTURE_MODES),
             fernet_key=get("FERNET_KEY"),
             lake_url=_lake_url(str(profile["external_root"]), root),
             warehouse_path=_under(root, str(profile["path"])),
@@ -221,6 +226,13 @@ def redact(url: str) -> str:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
     query = "&".join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in parts.query.split("&") if pair)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str:
+    value = (raw or choices[0]).lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
 
 
 def _seconds(name: str, raw: str | None, default: int, minimum: int) -> int:
