@@ -65,15 +65,35 @@ def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway MariaDB with its binary log on, in ROW format (the machine's server has it off)."""
+    folder = tmp_path_factory.mktemp("mariadb-binlog")
+    options = (f"--log-bin={folder / 'data' / 'binlog'}", "--binlog-format=ROW", "--server-id=7")
+    with _throwaway_mariadb(folder, *options) as url:
+        yield url
+
+
+@pytest.fixture
+def binlog_url(binlog_server: str) -> Iterator[str]:
+    """A fresh, empty database on the binlog server, dropped after the test."""
+    yield from fresh_database(binlog_server)
+
+
 @pytest.fixture
 def mysql_url(mysql_server: str) -> Iterator[str]:
     """A fresh, empty database on the MariaDB server, dropped after the test."""
+    yield from fresh_database(mysql_server)
+
+
+def fresh_database(server: str) -> Iterator[str]:
+    """A new empty database on `server` (its URL), dropped when the generator closes."""
     name = f"elt_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(mysql_server)
+    engine = sa.create_engine(server)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"create database {name}")
     try:
-        yield f"{mysql_server}/{name}"
+        yield f"{server}/{name}"
     finally:
         with engine.begin() as connection:
             connection.exec_driver_sql(f"drop database if exists {name}")
@@ -139,8 +159,9 @@ def _answers(url: str) -> bool:
 
 
 class _throwaway_mariadb:  # noqa: N801 (used as a context manager, like contextlib's)
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *options: str) -> None:
         self.directory = directory
+        self.options = options
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -170,6 +191,7 @@ class _throwaway_mariadb:  # noqa: N801 (used as a context manager, like context
                 f"--socket={self.directory / 'mysqld.sock'}",
                 "--user=root",
                 "--skip-log-error",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

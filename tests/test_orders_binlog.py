@@ -1,0 +1,247 @@
+"""ORDERS_CAPTURE=binlog: every change to `Orders` from the binary log, deletes and in-place updates included.
+
+Against a throwaway MariaDB that logs in ROW format. The order models built from the changes must
+equal what the timestamp mode builds from a full read of the table's final rows.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestion import orders_binlog
+from sandbox import orders_db as shop
+from tests.conftest import fresh_database
+from tests.workspace import Workspace
+
+ORDER_COLUMNS = "order_id, order_status, last_updated_at"
+HISTORY_COLUMNS = "order_id, order_status, valid_from, valid_to, is_current"
+ORDER_MODELS = ("-s", "+orders", "+order_status_history")
+
+
+def source(url: str) -> sa.Engine:
+    engine = sa.create_engine(url)
+    shop.orders_table().create(engine, checkfirst=True)
+    return engine
+
+
+def execute(engine: sa.Engine, *statements: str) -> None:
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def binlog_workspace(folder, url: str) -> Workspace:
+    return Workspace(folder, ORDERS_DB_URL=url, ORDERS_CAPTURE="binlog")
+
+
+def ingest(workspace: Workspace, *arguments: str) -> None:
+    result = workspace.cli("ingestion", "run", "--source", "orders", *arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def models(workspace: Workspace) -> tuple[list, list]:
+    workspace.dbt("build", *ORDER_MODELS)
+    return (
+        workspace.query(f"select {ORDER_COLUMNS} from orders order by all"),
+        workspace.query(f"select {HISTORY_COLUMNS} from order_status_history order by all"),
+    )
+
+
+def full_build_of_the_final_rows(folder, url: str) -> tuple[list, list]:
+    """The timestamp mode's models after one full read of the table as it is now."""
+    workspace = Workspace(folder, ORDERS_DB_URL=url, ORDERS_CAPTURE="timestamp")
+    ingest(workspace)
+    return models(workspace)
+
+
+def operations(workspace: Workspace) -> list[tuple]:
+    """The changes in raw.orders_changes, in log order (dlt adds the `before__` columns with the first update)."""
+    wanted = ("operation", "before__order_id", "before__order_status", "after__order_id", "after__order_status")
+    with duckdb.connect(str(workspace.settings.warehouse_path), read_only=True) as warehouse:
+        cursor = warehouse.execute(
+            "select * from raw.orders_changes order by binlog_file, binlog_position, row_in_event"
+        )
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [tuple(row.get(name) for name in wanted) for row in rows]
+
+
+def test_every_change_lands_unchanged_and_the_models_equal_a_full_build_of_the_final_rows(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    with engine.begin() as connection:
+        connection.execute(
+            shop.orders_table().insert(),
+            [{"OrderId": order, "OrderStatus": status, "LastUpdated": at} for order, status, at in shop.BOOK_ROWS],
+        )
+    workspace = binlog_workspace(tmp_path / "binlog", binlog_url)
+    ingest(workspace)
+    execute(
+        engine,
+        "insert into Orders values (4, 'Backordered', '2020-07-20 09:00:00')",
+        # in place: LastUpdated does not move, so a timestamp extraction never sees it
+        "update Orders set OrderStatus = 'Pending' where OrderId = 2",
+        "update Orders set OrderStatus = 'Shipped', LastUpdated = '2020-07-22 10:00:00' where OrderId = 4",
+        "delete from Orders where OrderId = 3",
+    )
+    with engine.connect() as connection:  # a transaction rolled back never reaches the log
+        connection.exec_driver_sql("insert into Orders values (5, 'Pending', '2020-07-23 00:00:00')")
+        connection.rollback()
+    ingest(workspace)
+    ingest(workspace)  # nothing new: nothing lands
+
+    assert operations(workspace) == [
+        *[("snapshot", None, None, order, status) for order, status, _ in shop.BOOK_ROWS],
+        ("insert", None, None, 4, "Backordered"),
+        ("update", 2, "Shipped", 2, "Pending"),
+        ("update", 4, "Backordered", 4, "Shipped"),
+        ("delete", 3, "Shipped", None, None),
+    ]
+    orders, history = models(workspace)
+    assert (orders, history) == full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
+    assert [order for order, _, _ in orders] == [1, 2, 4], "order 3 was deleted from the source"
+    assert (2, "Pending") in [(order, status) for order, status, _ in orders]
+
+
+def test_a_change_during_the_snapshot_is_neither_lost_nor_doubled(tmp_path, binlog_url, monkeypatch):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    execute(engine, "insert into Orders values (2, 'Pending', '2020-06-02 12:00:00')")
+    snapshot = orders_binlog._snapshot
+
+    def snapshot_with_a_change_midway(*arguments):
+        rows = snapshot(*arguments)
+        first = next(rows)
+        execute(engine, "update Orders set OrderStatus = 'Shipped' where OrderId = 2")  # after the snapshot began
+        yield first
+        return (yield from rows)
+
+    monkeypatch.setattr(orders_binlog, "_snapshot", snapshot_with_a_change_midway)
+    workspace = binlog_workspace(tmp_path / "binlog", binlog_url)
+    workspace.ingest("orders")
+
+    assert operations(workspace) == [
+        ("snapshot", None, None, 1, "Pending"),
+        ("snapshot", None, None, 2, "Pending"),
+        ("update", 2, "Pending", 2, "Shipped"),
+    ]
+
+
+@pytest.mark.parametrize("step", ["during-extract", "between-package-and-state", "during-load-into-lake"])
+def test_a_run_killed_mid_capture_is_completed_by_the_next_without_doubles(tmp_path, binlog_url, step):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    execute(engine, "update Orders set OrderStatus = 'Shipped' where OrderId = 1", "delete from Orders")
+
+    killed = workspace.cli("tests.faults", step, "--source", "orders")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    ingest(workspace)
+    ingest(workspace)
+
+    assert operations(workspace) == [
+        ("snapshot", None, None, 1, "Pending"),
+        ("update", 1, "Pending", 1, "Shipped"),
+        ("delete", 1, "Shipped", None, None),
+    ]
+
+
+def test_a_column_added_to_the_source_table_is_followed_by_the_raw_table(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    execute(
+        engine,
+        "alter table Orders add column Channel varchar(10)",
+        "insert into Orders values (2, 'Pending', '2020-06-02 12:00:00', 'web')",
+    )
+    ingest(workspace)
+
+    assert workspace.query("select after__order_id, after__channel from raw.orders_changes order by all") == [
+        (1, None),
+        (2, "web"),
+    ]
+
+
+def test_a_purged_position_stops_with_one_line_saying_to_take_a_new_snapshot(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    execute(engine, "flush binary logs", "update Orders set OrderStatus = 'Shipped'", "flush binary logs")
+    with engine.connect() as connection:
+        newest = connection.exec_driver_sql("show binary logs").fetchall()[-1][0]
+    execute(engine, f"purge binary logs to '{newest}'")
+
+    stopped = workspace.cli("ingestion", "run", "--source", "orders")
+    ingest(workspace, "--full-refresh")
+
+    assert stopped.returncode == 1
+    errors = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert [line.split(":")[1] for line in errors] == [" orders -> warehouse", " orders -> lake"]  # one per destination
+    assert all("is no longer on the server (purged" in line and "--full-refresh" in line for line in errors)
+    assert operations(workspace) == [("snapshot", None, None, 1, "Shipped")]
+
+
+def test_a_server_without_the_binary_log_says_so_in_one_line(tmp_path, mysql_url):
+    source(mysql_url)
+    workspace = binlog_workspace(tmp_path, mysql_url)
+    with sa.create_engine(mysql_url).connect() as connection:
+        if connection.exec_driver_sql("select @@log_bin").scalar():
+            pytest.fail("this test needs a server with the binary log off (the machine's MariaDB)")
+
+    result = workspace.cli("ingestion", "run", "--source", "orders")
+
+    assert result.returncode == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "binary log off (log_bin=OFF)" in error and "ORDERS_CAPTURE=timestamp" in error
+
+
+CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.just("insert"), st.integers(1, 4), st.sampled_from(["Pending", "Shipped"]), st.integers(0, 5)),
+        st.tuples(st.just("update"), st.integers(1, 4), st.sampled_from(["Backordered", "Delivered"]), st.booleans()),
+        st.tuples(st.just("delete"), st.integers(1, 4)),
+        st.just(("run",)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=CHANGES)
+def test_after_any_changes_the_models_equal_a_full_build_of_the_final_rows(tmp_path_factory, binlog_server, changes):
+    with contextmanager(fresh_database)(binlog_server) as url:
+        models_from_changes, from_final_rows = _run_changes(url, tmp_path_factory.mktemp("binlog-property"), changes)
+
+    assert models_from_changes == from_final_rows
+
+
+def _run_changes(url: str, folder, changes: list[tuple]) -> tuple:
+    engine = source(url)
+    workspace = binlog_workspace(folder / "binlog", url)
+    ingest(workspace)
+    start = datetime(2020, 6, 1)
+    for change in changes:
+        if change[0] == "insert":
+            _, order, status, day = change
+            execute(engine, f"insert into Orders values ({order}, '{status}', '{start + timedelta(days=day)}')")
+        elif change[0] == "update":
+            _, order, status, moves_time = change
+            moved = ", LastUpdated = LastUpdated + interval 1 hour" if moves_time else ""
+            execute(engine, f"update Orders set OrderStatus = '{status}'{moved} where OrderId = {order} limit 1")
+        elif change[0] == "delete":
+            execute(engine, f"delete from Orders where OrderId = {change[1]} limit 1")
+        else:
+            ingest(workspace)
+    ingest(workspace)
+    return models(workspace), full_build_of_the_final_rows(folder / "timestamp", url)
