@@ -46,6 +46,25 @@ def change_orders(url: str, table: str, share: float) -> int:
     return rows_to_add
 
 
+def update_orders(url: str, table: str, rows: int) -> None:
+    """Changes the status of `rows` rows in place (LastUpdated untouched): changes only the binary log sees."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"update {table} set OrderStatus = if(OrderStatus = 'Shipped', 'Delivered', 'Shipped') limit {rows}"
+        )
+    engine.dispose()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A new database on the server at `server_url`; its URL."""
+    engine = sa.create_engine(server_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"create database if not exists {name}")
+    engine.dispose()
+    return f"{server_url}/{name}"
+
+
 def _count(url: str, table: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as connection:

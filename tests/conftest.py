@@ -6,12 +6,9 @@ Each fixture fails the test loudly when its server cannot be had; none of them s
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 
 from sandbox.log_api import LogApiSandbox, serving
+from sandbox.mariadb import BINLOG_OPTIONS, MariaDBUnavailableError, answers, free_port, throwaway_mariadb
 from settings import AWS_VARIABLES, REPO_ROOT, VARIABLES, Settings
 from tests import readers
 
@@ -49,16 +47,10 @@ def no_developer_settings() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The machine's MariaDB if it answers, else a throwaway one started for the session."""
-    if _answers(MYSQL_URL):
+    if answers(MYSQL_URL):
         yield MYSQL_URL
         return
     with _throwaway_mariadb(tmp_path_factory.mktemp("mariadb")) as url:
@@ -69,8 +61,7 @@ def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway MariaDB with its binary log on, in ROW format (the machine's server has it off)."""
     folder = tmp_path_factory.mktemp("mariadb-binlog")
-    options = (f"--log-bin={folder / 'data' / 'binlog'}", "--binlog-format=ROW", "--server-id=7")
-    with _throwaway_mariadb(folder, *options) as url:
+    with _throwaway_mariadb(folder, *BINLOG_OPTIONS) as url:
         yield url
 
 
@@ -147,65 +138,10 @@ def project(tmp_path: Path):
     return settings
 
 
-def _answers(url: str) -> bool:
-    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+@contextmanager
+def _throwaway_mariadb(directory: Path, *options: str) -> Iterator[str]:
     try:
-        with engine.connect():
-            return True
-    except sa.exc.OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
-class _throwaway_mariadb:  # noqa: N801 (used as a context manager, like contextlib's)
-    def __init__(self, directory: Path, *options: str) -> None:
-        self.directory = directory
-        self.options = options
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> str:
-        server, installer = shutil.which("mariadbd", path="/usr/sbin:/usr/bin"), shutil.which("mariadb-install-db")
-        if not server or not installer:
-            pytest.fail(f"no MariaDB at {MYSQL_URL} and no mariadbd/mariadb-install-db to start one", pytrace=False)
-        data = self.directory / "data"
-        subprocess.run(
-            [
-                installer,
-                "--no-defaults",
-                f"--datadir={data}",
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        self.process = subprocess.Popen(
-            [
-                server,
-                "--no-defaults",
-                f"--datadir={data}",
-                f"--port={self.port}",
-                "--bind-address=127.0.0.1",
-                f"--socket={self.directory / 'mysqld.sock'}",
-                "--user=root",
-                "--skip-log-error",
-                *self.options,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"mysql+pymysql://root@127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while not _answers(url):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.__exit__()
-                pytest.fail(f"no MariaDB at {MYSQL_URL}, and a throwaway server did not start", pytrace=False)
-            time.sleep(0.5)
-        return url
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+        with throwaway_mariadb(directory, *options) as url:
+            yield url
+    except MariaDBUnavailableError as error:
+        pytest.fail(f"no MariaDB at {MYSQL_URL}, and {error}", pytrace=False)
