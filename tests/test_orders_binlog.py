@@ -245,3 +245,26 @@ def _run_changes(url: str, folder, changes: list[tuple]) -> tuple:
             ingest(workspace)
     ingest(workspace)
     return models(workspace), full_build_of_the_final_rows(folder / "timestamp", url)
+
+
+def test_a_user_without_replication_privileges_is_told_which_to_grant(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    database = sa.make_url(binlog_url).database
+    user = f"reader_{database[-8:]}"
+    execute(
+        engine,
+        f"create user '{user}'@'127.0.0.1' identified by 'secret'",
+        f"grant select on {database}.* to '{user}'@'127.0.0.1'",
+    )
+    try:
+        limited = sa.make_url(binlog_url).set(username=user, password="secret")
+        workspace = binlog_workspace(tmp_path, limited.render_as_string(hide_password=False))
+
+        result = workspace.cli("ingestion", "run", "--source", "orders")
+    finally:
+        execute(engine, f"drop user '{user}'@'127.0.0.1'")
+
+    assert result.returncode == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "cannot read the binary log" in error and "REPLICATION SLAVE, REPLICATION CLIENT" in error
+    assert "secret" not in result.stderr
