@@ -12,7 +12,7 @@ DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build status report sql ide browser test lint docs bench bench-quick schedule lock clean
+.PHONY: help setup all ingest build spark java status report sql ide browser test lint docs bench bench-quick schedule lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -39,6 +39,14 @@ ingest: setup ## extract and load both sources (ARGS="--source orders --full-ref
 build: setup ## dbt build: models, tests and exports
 	@$(RUN) $(BIN)/dbt build
 
+spark: setup java ## dbt on Apache Spark over the lake (ARGS="run --select logs+"; default: build)
+	@$(RUN) $(BIN)/python -m warehouse spark $(or $(ARGS),build)
+
+java: ## Java 17, which Spark runs on (installed once from Debian's packages, as root)
+	@command -v java >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "error: Java is missing: run \`sudo apt-get install openjdk-17-jre-headless\`" >&2; exit 1; }; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless; }
+
 status: setup ## per source and destination: last run, rows, newest record, packages, quarantine, freshness
 	@$(RUN) $(BIN)/python -m ingestion status
 
@@ -56,7 +64,7 @@ browser: ## Debian's Chromium, which the report's test opens the page in (instal
 ide: setup ## harlequin, a terminal SQL IDE, on a read-only snapshot of the warehouse
 	@$(RUN) $(BIN)/python -m warehouse ide
 
-test: setup browser ## the whole test suite (starts the servers it needs; never reads .env)
+test: setup browser java ## the whole test suite (starts the servers it needs; never reads .env)
 	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest
 
 lint: setup ## ruff (check + format) and sqlfluff
@@ -78,7 +86,7 @@ schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	rm -rf /tmp/elt-lock-venv && $(PYTHON) -m venv /tmp/elt-lock-venv
-	/tmp/elt-lock-venv/bin/pip install --quiet '.[dev,dagster]'
+	/tmp/elt-lock-venv/bin/pip install --quiet '.[dev,dagster,spark]'
 	/tmp/elt-lock-venv/bin/pip freeze --exclude elt-warehouse > requirements.lock
 
 clean: ## remove the venv and everything under data/

@@ -37,6 +37,9 @@ TABLE = "bench_orders"
 ORDER_MODELS = "order_statuses stg_orders_db__orders+"
 B6_RECORDS = 100_000
 B7_UPDATES = 100_000
+B8_RECORDS = 100_000
+# Every model both engines build (the poll ledger is not in this data; the report is DuckDB's only).
+B8_MODELS = ["--exclude", "stg_log_api__polls", "log_compression_report"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Bench:
     def __init__(self, rows: int, repeats: int, mysql_url: str, scratch: Path) -> None:
         self.rows, self.repeats, self.mysql_url, self.scratch = rows, repeats, mysql_url, scratch
         self.measurements: list[Measurement] = []
+        self.b8_rows = 0  # order rows + log records B8 builds
 
     def measure(self, group: str, label: str, argv: list[str], env: dict, before_each=None, times=None) -> Measurement:
         measurement = Measurement(group, label, rows=self.rows)
@@ -177,6 +181,31 @@ class Bench:
                 repeat(incremental, 1, ingest, by_timestamp, REPO_ROOT)
                 repeat(catch_up, 1, ingest, by_binlog, REPO_ROOT)
 
+    def b8_spark(self, project: Workspace) -> None:
+        """The project's models built on DuckDB and on Spark (local, 1 and 2 cores), from the same raw data."""
+        records = min(self.rows, B8_RECORDS)
+        print(f"B8: every model on DuckDB and on Spark, {self.rows:,} order rows + {records:,} log records", flush=True)
+        key = Fernet.generate_key().decode()
+        lake = str(project.root / "lake")
+        data.load_log_records(project.warehouse, project.root / "pipelines", records, key, lake=lake)
+        env = self.orders_env(project) | {"FERNET_KEY": key}
+        self.measure("B8", "DuckDB: dbt run --full-refresh", dbt("run", "--full-refresh", *B8_MODELS), env)
+        spark = python("-m", "warehouse", "spark", "run")
+        for cores in (1, 2):
+            self.measure(
+                "B8",
+                f"Spark local[{cores}]: the same",
+                [*spark, "--full-refresh", *B8_MODELS],
+                env | {"SPARK_MASTER": f"local[{cores}]"},
+            )
+        self.measure(
+            "B8",
+            "Spark start-up: run of one trivial model",
+            [*spark, "--select", "order_statuses"],
+            env | {"SPARK_MASTER": "local[2]"},
+        )
+        self.b8_rows = self.rows + records
+
     def b2_logs(self) -> None:
         print(f"B2: dbt run of logs over {self.rows:,} new records", flush=True)
         workspace = Workspace(self.scratch / "logs")
@@ -240,6 +269,11 @@ class Bench:
         startup = seconds("B3", "start-up: dbt") + seconds("B3", "start-up: importing")
         project_rss = max(value for (group, label), value in rss.items() if "project" in label or group == "B3")
         updates = min(self.rows, B7_UPDATES)
+        spark_startup = seconds("B8", "Spark start-up")
+
+        def spark_rows_per_core_second(cores: int) -> float:
+            return self.b8_rows / max(seconds("B8", f"Spark local[{cores}]") - spark_startup, 0.001) / cores
+
         return [
             _goal(
                 "B1", "orders first load, speed vs DuckDB mysql_scanner", seconds("B1", "DuckDB") / project, ">=", 1.0
@@ -295,6 +329,14 @@ class Bench:
                 "catch-up after 1% changed: binlog / timestamp seconds",
                 seconds("B7", "binlog mode: catch-up") / seconds("B7", "timestamp mode: incremental"),
             ),
+            _figure("B8", "Spark local[2] / DuckDB seconds", seconds("B8", "Spark local[2]") / seconds("B8", "DuckDB")),
+            _figure("B8", "Spark rows/s per core beyond start-up, 1 core", spark_rows_per_core_second(1)),
+            _figure("B8", "Spark rows/s per core beyond start-up, 2 cores", spark_rows_per_core_second(2)),
+            _figure(
+                "B8",
+                "DuckDB rows/s per core",
+                self.b8_rows / seconds("B8", "DuckDB") / (os.cpu_count() or 1),
+            ),
         ]
 
 
@@ -319,7 +361,17 @@ def print_table(measurements: list[Measurement], goals: list[dict]) -> None:
 
 
 def facts() -> dict:
-    packages = ("duckdb", "dlt", "dbt-core", "dbt-duckdb", "connectorx", "pyarrow", "cryptography")
+    packages = (
+        "duckdb",
+        "dlt",
+        "dbt-core",
+        "dbt-duckdb",
+        "dbt-spark",
+        "pyspark",
+        "connectorx",
+        "pyarrow",
+        "cryptography",
+    )
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {
@@ -339,6 +391,7 @@ def main() -> None:
         project = bench.b1_orders_first_load()
         bench.b3_incremental(project)
         bench.b7_binlog()
+        bench.b8_spark(project)
         bench.b2_logs()
         b6 = bench.b6_export_bytes()
     goals = bench.goals(b6)

@@ -73,14 +73,16 @@ def _count(url: str, table: str) -> int:
     return count
 
 
-def load_log_records(warehouse: Path, pipelines_dir: Path, records: int, key: str) -> None:
-    """`records` sandbox records (encrypted with `key`) loaded into `raw.logs` by the project's own log source."""
+def load_log_records(warehouse: Path, pipelines_dir: Path, records: int, key: str, lake: str | None = None) -> None:
+    """`records` sandbox records (encrypted with `key`) loaded into `raw.logs` by the project's own log source,
+    and into the lake's `raw/logs/` too when `lake` is given.
+    """
     sandbox = LogApiSandbox(key=key, published=records)
     poll = Poll(polled_at=datetime.now(UTC), records=[sandbox.record(index) for index in range(records)], rejected=[])
-    pipeline = dlt.pipeline(
-        "bench_logs",
-        destination=dlt.destinations.duckdb(str(warehouse)),
-        dataset_name="raw",
-        pipelines_dir=str(pipelines_dir),
-    )
-    pipeline.run(log_api(poll, lambda record_ids: set()))
+    destinations = {"bench_logs": dlt.destinations.duckdb(str(warehouse))}
+    if lake:
+        destinations["bench_logs_lake"] = dlt.destinations.filesystem(bucket_url=lake)
+    for name, destination in destinations.items():
+        pipeline = dlt.pipeline(name, destination=destination, dataset_name="raw", pipelines_dir=str(pipelines_dir))
+        file_format = "parquet" if name.endswith("lake") else None
+        pipeline.run(log_api(poll, lambda record_ids: set()), loader_file_format=file_format)

@@ -10,7 +10,7 @@ placed as (
     select record_id from {{ ref('logs') }}
     union all
     select record_id from {{ ref('logs_quarantine') }}
-    where not starts_with(reason, 'malformed: ')
+    where reason not like 'malformed: %'
 ),
 
 placements as (
@@ -27,7 +27,7 @@ malformed_counts as (
         (select count(*) from {{ ref('stg_log_api__logs_rejected') }}) as rejected,
         (
             select count(*) from {{ ref('logs_quarantine') }}
-            where starts_with(reason, 'malformed: ')
+            where reason like 'malformed: %'
         ) as quarantined
 )
 

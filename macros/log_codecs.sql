@@ -14,6 +14,11 @@
       otherwise `~` and the whole payload. `''` stands for a NULL payload.
 #}
 {% macro create_log_codecs() %}
+    {{- return(adapter.dispatch('create_log_codecs')()) -}}
+{% endmacro %}
+
+
+{% macro default__create_log_codecs() %}
 create or replace macro main.b64url_encode(bytes) as
     replace(replace(rtrim(to_base64(bytes), '='), '+', '-'), '/', '_');
 create or replace macro main.b64url_decode(text) as
@@ -76,6 +81,89 @@ create or replace macro main.restore_payload(extra, standard) as
         when starts_with(extra, '~') then substr(extra, 2)
         else left(standard, length(standard) - 1) || extra
     end;
+{% endmacro %}
+
+
+{#
+    The same codecs as Spark SQL functions, temporary (they live in the session the run uses).
+    Spark runs one statement at a time, so each is its own query. A full match is a length and a
+    prefix match (Java's `$` would also match before a final newline).
+#}
+{% macro spark__create_log_codecs() %}
+    {% if not execute %}{% do return('') %}{% endif %}
+    {% set functions = [
+        "b64url_encode(bytes binary) returns string
+            return replace(replace(trim(trailing '=' from base64(bytes)), '+', '-'), '/', '_')",
+        "b64url_decode(text string) returns binary
+            return unbase64(replace(replace(text, '-', '+'), '_', '/') || repeat('=', (4 - length(text) % 4) % 4))",
+        "compress_user_id(user_id string) returns string return
+            case
+                when user_id is null then null
+                when length(user_id) = 64 and user_id rlike '^[0-9a-f]{64}'
+                    then b64url_encode(unhex(substr(user_id, 1, 32))) || b64url_encode(unhex(substr(user_id, 33, 32)))
+                else '~' || user_id
+            end",
+        "restore_user_id(code string) returns string return
+            case
+                when code is null then null
+                when startswith(code, '~') then substr(code, 2)
+                else lower(hex(b64url_decode(substr(code, 1, 22)))) || lower(hex(b64url_decode(substr(code, 23, 22))))
+            end",
+        "compress_method(method string) returns tinyint return
+            cast(case method when 'GET' then 1 when 'POST' then 2 when 'PUT' then 3 when 'PATCH' then 4
+                when 'DELETE' then 5 end as tinyint)",
+        "method_other(method string) returns string return
+            case when compress_method(method) is null then method end",
+        "restore_method(code tinyint, other string) returns string return
+            coalesce(case code when 1 then 'GET' when 2 then 'POST' when 3 then 'PUT' when 4 then 'PATCH'
+                when 5 then 'DELETE' end, other)",
+        "compress_in_date(in_date string) returns string return
+            case
+                when in_date is null then null
+                when length(in_date) = 24 and in_date rlike '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z'
+                    then substr(in_date, 3, 2) || substr(in_date, 6, 2) || substr(in_date, 9, 2)
+                        || substr(in_date, 12, 2) || substr(in_date, 15, 2) || substr(in_date, 18, 2)
+                        || substr(in_date, 21, 3)
+                else '~' || in_date
+            end",
+        "restore_in_date(code string) returns string return
+            case
+                when code is null then null
+                when startswith(code, '~') then substr(code, 2)
+                else '20' || substr(code, 1, 2) || '-' || substr(code, 3, 2) || '-' || substr(code, 5, 2)
+                    || 'T' || substr(code, 7, 2) || ':' || substr(code, 9, 2) || ':' || substr(code, 11, 2)
+                    || '.' || substr(code, 13, 3) || 'Z'
+            end",
+        "json_text(value string) returns string return
+            case when value is null then 'null' else substr(to_json(named_struct('v', value)), 6, length(to_json(named_struct('v', value))) - 6) end",
+        "standard_payload(
+            user_id string, method string, url string, in_date string, name string,
+            detail_message string, detail_levelname string, board_id bigint
+        ) returns string return
+            '{\"user_id\": ' || json_text(user_id) || ', \"method\": ' || json_text(method) || ', \"url\": ' || json_text(url)
+            || ', \"inDate\": ' || json_text(in_date) || ', \"name\": ' || json_text(name)
+            || ', \"detail\": {\"message\": ' || json_text(detail_message) || ', \"levelname\": ' || json_text(detail_levelname) || '}'
+            || coalesce(', \"board_id\": ' || cast(board_id as string), '') || '}'",
+        "compress_payload(payload string, standard string) returns string return
+            case
+                when payload is null then ''
+                when payload = standard then null
+                when startswith(payload, left(standard, length(standard) - 1) || ', ')
+                    then substr(payload, length(standard))
+                else '~' || payload
+            end",
+        "restore_payload(extra string, standard string) returns string return
+            case
+                when extra is null then standard
+                when extra = '' then null
+                when startswith(extra, '~') then substr(extra, 2)
+                else left(standard, length(standard) - 1) || extra
+            end",
+    ] %}
+    {% for function in functions %}
+        {% do run_query("create or replace temporary function " ~ function) %}
+    {% endfor %}
+    {% do return('') %}
 {% endmacro %}
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m warehouse summary | report | sql | ide | schedule | setup-extensions`."""
+"""Command line: `python -m warehouse summary | report | sql | ide | schedule | spark | setup-extensions`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,12 @@ def _cron(expression: str) -> str:
     return expression
 
 
+def _spark(args: argparse.Namespace) -> int:
+    from warehouse.spark import run_dbt
+
+    return run_dbt(args.dbt_arguments)
+
+
 def _setup_extensions(args: argparse.Namespace) -> int:
     from warehouse.extensions import install_bundled_extensions
 
@@ -91,4 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     schedule.add_argument("--cron", help="run at the times of this cron expression, e.g. '*/5 * * * *'")
     schedule.add_argument("--exit-on-failure", action="store_true", help="exit 1 after a run that failed")
     schedule.set_defaults(handler=_schedule)
+    spark = commands.add_parser(
+        "spark", help="dbt on Apache Spark over the lake: `spark build` (the default), `spark run`, …"
+    )
+    spark.add_argument(
+        "dbt_arguments", nargs=argparse.REMAINDER, help="dbt's command and options (--target spark is added)"
+    )
+    spark.set_defaults(handler=_spark)
     return parser

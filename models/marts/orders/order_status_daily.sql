@@ -12,12 +12,11 @@ orders as (
 ),
 
 days as (
-    select cast(generate_series as date) as status_date
-    from generate_series(
-        (select cast(min(valid_from) as date) from history),
-        (select cast(max(valid_from) as date) from history),
-        interval 1 day
-    )
+    {{ days_between(
+        '(select cast(min(valid_from) as date) from history)',
+        '(select cast(max(valid_from) as date) from history)',
+        'status_date'
+    ) }}
 ),
 
 statuses as (
@@ -75,7 +74,9 @@ entered as (
         cast(history.valid_from as date) as status_date,
         history.order_status,
         count(distinct history.order_id) as orders_entering_status,
-        avg(date_diff('second', orders.first_updated_at, history.valid_from)) / 3600.0 as avg_hours_since_first_status
+        avg(
+            {{ datediff('orders.first_updated_at', 'history.valid_from', 'second') }}
+        ) / 3600.0 as avg_hours_since_first_status
     from history
     inner join orders on history.order_id = orders.order_id
     group by all

@@ -23,9 +23,9 @@ lifecycle as (
 
 final as (
     select
-        cast(order_status as varchar) as order_status,
+        cast(order_status as {{ type_string() }}) as order_status,
         cast(lifecycle_rank as integer) as lifecycle_rank,
-        cast(description as varchar) as description
+        cast(description as {{ type_string() }}) as description
     from lifecycle
 )
 

@@ -9,7 +9,7 @@ changes_to_process as (
 per_order as (
     select
         order_id,
-        arg_max(order_status, change_sequence) as order_status,
+        max_by(order_status, change_sequence) as order_status,
         max(last_updated_at) as last_updated_at,
         min(last_updated_at) as first_updated_at,
         count(*) as status_changes,

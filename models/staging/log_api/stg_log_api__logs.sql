@@ -10,8 +10,8 @@ renamed as (
         logtimestamp,
         data as token,
         _dlt_load_id as load_id,
-        strptime(logtimestamp, '%Y%m%d%H%M%S') as record_logged_at,
-        to_timestamp(cast(_dlt_load_id as double)) as loaded_at
+        {{ compact_timestamp('logtimestamp') }} as record_logged_at,
+        {{ dlt_load_time('_dlt_load_id') }} as loaded_at
     from source
 )
 

@@ -2,7 +2,7 @@ with
 
 source as (
     {{ source_or_nothing('log_api', 'logs_rejected', {
-        'record_json': 'varchar', 'reason': 'varchar', '_dlt_load_id': 'varchar', '_dlt_id': 'varchar'
+        'record_json': 'string', 'reason': 'string', '_dlt_load_id': 'string', '_dlt_id': 'string'
     }) }}
 ),
 

@@ -1,0 +1,47 @@
+{#
+    The few places where DuckDB's SQL and Spark SQL differ, as dispatched macros: each model is
+    written once and runs on both targets (`dev`, DuckDB; `spark`). dbt's own cross-database
+    macros (`dbt.datediff`, `dbt.type_string`, …) cover the rest.
+#}
+
+{# `YYYYmmddHHMMSS` text (the log API's `logtimestamp`) as a timestamp. #}
+{% macro compact_timestamp(column) %}
+    {{- return(adapter.dispatch('compact_timestamp')(column)) -}}
+{% endmacro %}
+
+{% macro default__compact_timestamp(column) -%}
+    strptime({{ column }}, '%Y%m%d%H%M%S')
+{%- endmacro %}
+
+{% macro spark__compact_timestamp(column) -%}
+    to_timestamp({{ column }}, 'yyyyMMddHHmmss')
+{%- endmacro %}
+
+
+{# A dlt load id (Unix seconds, as text) as the time of the load. #}
+{% macro dlt_load_time(column) %}
+    {{- return(adapter.dispatch('dlt_load_time')(column)) -}}
+{% endmacro %}
+
+{% macro default__dlt_load_time(column) -%}
+    to_timestamp(cast({{ column }} as double))
+{%- endmacro %}
+
+{% macro spark__dlt_load_time(column) -%}
+    timestamp_seconds(cast({{ column }} as double))
+{%- endmacro %}
+
+
+{# One row per day from `first_day` to `last_day` (date expressions), in a column `name`. #}
+{% macro days_between(first_day, last_day, name) %}
+    {{- return(adapter.dispatch('days_between')(first_day, last_day, name)) -}}
+{% endmacro %}
+
+{% macro default__days_between(first_day, last_day, name) -%}
+    select cast(generate_series as date) as {{ name }}
+    from generate_series({{ first_day }}, {{ last_day }}, interval 1 day)
+{%- endmacro %}
+
+{% macro spark__days_between(first_day, last_day, name) -%}
+    select explode(sequence({{ first_day }}, {{ last_day }}, interval 1 day)) as {{ name }}
+{%- endmacro %}
