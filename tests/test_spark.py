@@ -16,10 +16,12 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from sandbox import log_api as sandbox_api
 from sandbox import orders_db as shop
 from settings import REPO_ROOT, SANDBOX_FERNET_KEY
+from settings.run_lock import HELD_BY_PARENT, run_lock
 from tests.workspace import DBT, Workspace
 from warehouse.spark import spark_folder
 
@@ -28,11 +30,11 @@ EXPORTS = {"logs": ("dt", "hour"), "orders": ("dt",)}
 START = datetime(2021, 3, 1, 8, 0, 0)
 
 
-def spark_build(workspace: Workspace, *arguments: str) -> str:
-    """`python -m warehouse spark build …` on two local cores, as a user runs it; returns its output."""
+def spark_build(workspace: Workspace, *arguments: str, command: str = "build") -> str:
+    """`python -m warehouse spark build …` (or another dbt `command`), as a user runs it; returns its output."""
     folder = str(workspace.folder)
     result = workspace.cli(
-        "warehouse", "spark", "build", *arguments, "--target-path", f"{folder}/target", "--log-path", folder
+        "warehouse", "spark", command, *arguments, "--target-path", f"{folder}/target", "--log-path", folder
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return result.stdout
@@ -206,3 +208,39 @@ def test_the_spark_command_before_any_ingest_says_to_ingest_first(tmp_path):
 
     assert result.returncode != 0
     assert "run `make ingest` first" in result.stderr
+
+
+def test_quarantined_records_move_into_logs_on_spark_once_the_right_key_is_added(tmp_path):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sandbox = sandbox_api.LogApiSandbox(seed=9, key=new_key)
+    with sandbox_api.serving(sandbox) as url:
+        wrong_key = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=old_key, SPARK_MASTER="local[2]")
+        wrong_key.ingest("logs")
+    spark_logs = spark_folder(wrong_key.settings) / "warehouse" / "main.db"
+
+    spark_build(wrong_key, "--select", "+logs_quarantine", command="run")
+    assert rows(f"select count(*) from read_parquet('{spark_logs}/logs/*.parquet', union_by_name = true)") == [(0,)]
+    assert rows(f"select count(*), min(reason) from '{spark_logs}/logs_quarantine/*.parquet'") == [
+        (100, "invalid_token")
+    ]
+
+    rotated = Workspace(tmp_path, FERNET_KEY=f"{new_key},{old_key}", SPARK_MASTER="local[2]")
+    spark_build(rotated, "--select", "+logs_quarantine", command="run")
+    assert rows(f"select count(*) from '{spark_logs}/logs/*.parquet'") == [(100,)]
+    assert rows(f"select count(*) from '{spark_logs}/logs_quarantine/*.parquet'") == [(0,)]
+
+
+def test_the_spark_command_waits_for_another_run_and_then_says_who_holds_the_warehouse(tmp_path):
+    workspace = Workspace(tmp_path, LOCK_WAIT_SECONDS="0")
+    workspace.environment.pop(HELD_BY_PARENT, None)
+    workspace.ingest()
+
+    with run_lock(workspace.settings.warehouse_path, "a run the test holds", wait_seconds=0):
+        result = workspace.cli("warehouse", "spark", "build")
+
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: another run holds the warehouse {workspace.settings.warehouse_path}: ")
+    )

@@ -15,6 +15,7 @@ lake as the DuckDB build writes them.
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from settings import REPO_ROOT, ConfigError, Settings
-from settings.run_lock import run_lock
+from settings.run_lock import RunLockBusyError, die_with_parent, run_lock
 from transforms import log_decryption as decryption
 
 RAW_SCHEMA = "raw"
@@ -41,6 +42,7 @@ def spark_folder(settings: Settings) -> Path:
 
 def start_session(settings: Settings, master: str | None = None):
     """A SparkSession for the project (`SPARK_MASTER`, default every local core), Hive metastore on disk."""
+    from pyspark.logger import PySparkLogger
     from pyspark.sql import SparkSession
 
     if settings.lake_is_s3:
@@ -73,7 +75,10 @@ def start_session(settings: Settings, master: str | None = None):
         .enableHiveSupport()
     )
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("OFF")  # dbt reports the errors, once
+    # dbt reports a failed query once, in its own words: not Spark's log lines and stack traces too.
+    session.sparkContext.setLogLevel("OFF")
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
     return session
 
 
@@ -140,6 +145,7 @@ def run_dbt(arguments: Sequence[str], settings: Settings | None = None, master: 
     """`dbt <arguments> --target spark` in a prepared session, holding the run lock; dbt's exit code."""
     from dbt.cli.main import dbtRunner
 
+    die_with_parent()  # `make spark` killed: this dies too, and the kernel frees the lock
     settings = settings or Settings.from_env()
     arguments = list(arguments) or ["build"]
     if "--target" not in arguments and "-t" not in arguments:
@@ -149,14 +155,20 @@ def run_dbt(arguments: Sequence[str], settings: Settings | None = None, master: 
             arguments += [option, str(REPO_ROOT)]
     settings.prepare_warehouse_folder()
     os.environ["LAKE_URL"] = settings.lake_url  # absolute: the export models' location in the lake
-    with run_lock(
-        settings.warehouse_path, "python -m warehouse spark " + shlex.join(arguments), settings.lock_wait_seconds
-    ):
-        session = start_session(settings, master)
-        if not register_lake_sources(session, settings):
-            raise ConfigError(f"the lake at {settings.lake_url} holds no loaded tables yet: run `make ingest` first")
-        register_decryption(session, settings.fernet_keys)
-        result = dbtRunner().invoke(arguments)
+    try:
+        with run_lock(
+            settings.warehouse_path, "python -m warehouse spark " + shlex.join(arguments), settings.lock_wait_seconds
+        ):
+            session = start_session(settings, master)
+            if not register_lake_sources(session, settings):
+                raise ConfigError(
+                    f"the lake at {settings.lake_url} holds no loaded tables yet: run `make ingest` first"
+                )
+            register_decryption(session, settings.fernet_keys)
+            result = dbtRunner().invoke(arguments)
+    except RunLockBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL, as the loader: try again later
     if result.exception is not None and not result.success:
         print(f"error: {result.exception}", file=sys.stderr)
     return 0 if result.success else 1
