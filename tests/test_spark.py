@@ -244,3 +244,15 @@ def test_the_spark_command_waits_for_another_run_and_then_says_who_holds_the_war
         .splitlines()[-1]
         .startswith(f"error: another run holds the warehouse {workspace.settings.warehouse_path}: ")
     )
+
+
+def test_the_spark_command_with_binlog_capture_says_that_mode_is_built_by_duckdb_only(tmp_path):
+    workspace = Workspace(tmp_path, ORDERS_CAPTURE="binlog")
+
+    result = workspace.cli("warehouse", "spark", "build")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: the spark target builds orders read by timestamp; ORDERS_CAPTURE=binlog is replayed by DuckDB SQL "
+        "only: build with `dbt build`, or set ORDERS_CAPTURE=timestamp"
+    ]

@@ -10,7 +10,8 @@
 with
 
 pending as (
-    select
+    -- Spread over every core: a load is one Parquet file, which Spark would read (and decrypt) as one task.
+    select /*+ REPARTITION */
         staged.record_id,
         staged.token,
         staged.load_id

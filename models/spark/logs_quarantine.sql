@@ -6,7 +6,7 @@
 with
 
 failed as (
-    select
+    select /*+ REPARTITION */
         staged.record_id,
         staged.token,
         staged.load_id,
