@@ -158,6 +158,15 @@ def test_typed_fields_keep_odd_values_in_the_payload_only():
     assert fields["method"] is None
 
 
+def test_a_board_id_is_a_whole_number_only_when_sent_as_one():
+    def board_id(value: object) -> int | None:
+        return decryption.typed_fields({"board_id": value})["board_id"]
+
+    assert [board_id(value) for value in (42, "42", " -7 ", "0042")] == [42, 42, -7, 42]
+    # Digits that are not ASCII ('²' is a digit to `str.isdigit`), two signs, too long: kept in the payload only.
+    assert [board_id(value) for value in ("²", "٣", "--5", "-", "", "1" * 19, 2**63, 1.5)] == [None] * 8
+
+
 def test_an_offset_date_is_stored_as_utc():
     assert decryption.typed_fields({"inDate": "2023-03-16T16:02:56.180+09:00"})["logged_at"] == datetime(
         2023, 3, 16, 7, 2, 56, 180000

@@ -90,6 +90,8 @@ _SIMPLE_STRING = re.compile(
     r'|"([^"\\\n]*(?:\\[\\\'"nrt][^"\\\n]*)*)"'
 )
 _ESCAPE_OR_QUOTE = re.compile(r"""\\(.)|(")""")
+# A board id sent as text that fits in a BIGINT: an optional minus and up to 18 ASCII digits.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 # Outside its strings, a Python literal that JSON reads the same way holds only these (and None/True/False).
 _JSON_ALIKE_OUTSIDE_STRINGS = re.compile(r"[0-9{}\[\],:.+\-eE ]*")
 
@@ -260,7 +262,8 @@ def _integer(value: object) -> int | None:
         return None
     if isinstance(value, int) and -(2**63) <= value < 2**63:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 19:
+    # ASCII digits only: `str.isdigit` is also true of '²', which `int` refuses.
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value)
     return None
 
