@@ -4,6 +4,16 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# uv installs the locked tree in about half a minute, where pip takes three (same pins, same wheels).
+# It reads its index from UV_DEFAULT_INDEX / UV_INDEX (pip's configuration is pip's own).
+UV_VERSION := 0.13.9
+# The test run's pytest options: both cores (each test has its own folders, ports and databases),
+# and the slowest tests listed at the end. `make test PYTEST_ARGS="-n 0 -x"` runs one at a time.
+PYTEST_ARGS ?= -n auto --dist loadgroup --durations=25
+# What `make test-fast` leaves out: the tiers that start Spark, a browser, binlog servers, the
+# bench, or run make in a copy of the checkout (markers in pyproject.toml).
+SLOW_TIERS := spark or browser or binlog or bench or clone
+PYTEST := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest $(PYTEST_ARGS)
 PYTHON_CODE := ingestion transforms models settings sandbox warehouse orchestration tests bench
 # .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
 # and the shell's own variables win. `make test` never reads it. `exec`: the command replaces the
@@ -12,7 +22,7 @@ DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build spark java status report sql ide browser test lint docs bench bench-quick schedule lock clean
+.PHONY: help setup all ingest build spark java status report sql ide browser test test-fast lint docs bench bench-quick schedule lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -22,7 +32,8 @@ setup: $(STAMP) ## create .venv with the pinned dependencies and DuckDB extensio
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/python -m warehouse setup-extensions
 	@touch $@
 
@@ -64,8 +75,11 @@ browser: ## Debian's Chromium, which the report's test opens the page in (instal
 ide: setup ## harlequin, a terminal SQL IDE, on a read-only snapshot of the warehouse
 	@$(RUN) $(BIN)/python -m warehouse ide
 
-test: setup browser java ## the whole test suite (starts the servers it needs; never reads .env)
-	@export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest
+test: setup browser java ## the whole test suite, on both cores (starts the servers it needs; never reads .env)
+	@$(PYTEST)
+
+test-fast: setup ## the unit, model and ingestion tests: no Spark, browser, binlog servers, bench or clones (< 5 min)
+	@$(PYTEST) -m "not ($(SLOW_TIERS))"
 
 lint: setup ## ruff (check + format) and sqlfluff
 	$(BIN)/ruff check $(PYTHON_CODE)

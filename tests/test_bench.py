@@ -15,6 +15,7 @@ from settings import REPO_ROOT
 pytestmark = pytest.mark.mysql
 
 
+@pytest.mark.bench
 def test_the_bench_prints_each_measurement_with_its_baselines_and_the_goals_and_keeps_the_results(tmp_path):
     bench = subprocess.run(
         [sys.executable, "-m", "bench"],

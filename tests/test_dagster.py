@@ -9,6 +9,9 @@ import pytest
 from settings import REPO_ROOT, SANDBOX_FERNET_KEY
 from tests.workspace import Workspace
 
+# Importing the definitions runs `dbt parse` into the repository's target/dagster: one worker at a time.
+pytestmark = pytest.mark.xdist_group("dagster")
+
 HOLD_THE_LOCK = """
 import sys, time
 from pathlib import Path

@@ -6,10 +6,13 @@ import subprocess
 from datetime import datetime
 
 import duckdb
+import pytest
 import sqlalchemy as sa
 
 from sandbox import orders_db as shop
 from tests.workspace import as_a_user, checkout
+
+pytestmark = pytest.mark.clone
 
 EVERY_MODEL = (
     "logs",

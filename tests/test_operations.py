@@ -85,6 +85,7 @@ def test_a_lock_whose_holder_died_is_taken_at_once(tmp_path, held_api):
     assert after.returncode == 0, after.stderr
 
 
+@pytest.mark.clone
 def test_killing_make_stops_the_run_it_started(tmp_path, held_api):
     _, url = held_api
     repo = checkout(tmp_path / "clone")

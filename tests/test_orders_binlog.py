@@ -21,6 +21,8 @@ from sandbox import orders_db as shop
 from tests.conftest import fresh_database
 from tests.workspace import Workspace
 
+pytestmark = pytest.mark.binlog
+
 ORDER_COLUMNS = "order_id, order_status, last_updated_at"
 HISTORY_COLUMNS = "order_id, order_status, valid_from, valid_to, is_current"
 ORDER_MODELS = ("-s", "+orders", "+order_status_history")

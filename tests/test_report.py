@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from settings import SANDBOX_FERNET_KEY
 from tests.browser import chart_marks, rendered_dom
 from tests.workspace import Workspace
 from warehouse.report_page import CHARTS
 
 
+@pytest.mark.browser
 def test_the_report_page_draws_every_chart_offline_in_a_browser(tmp_path, log_api):
     sandbox, url = log_api
     sandbox.misbehaviour.invalid_token_every = 25  # some records for the quarantine chart

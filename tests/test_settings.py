@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from cryptography.fernet import Fernet
 
 from settings import Settings
@@ -41,6 +42,7 @@ def test_env_file_settings_reach_a_command_unless_the_shell_sets_them(tmp_path):
     assert f"no warehouse at {from_shell} yet" in summary(WAREHOUSE_PATH=from_shell)
 
 
+@pytest.mark.clone
 def test_a_developers_env_file_changes_what_make_runs_but_not_what_the_tests_see(tmp_path):
     repo = checkout(tmp_path / "checkout")
     foreign_warehouse = tmp_path / "foreign.duckdb"

@@ -25,6 +25,8 @@ from settings.run_lock import HELD_BY_PARENT, run_lock
 from tests.workspace import DBT, Workspace
 from warehouse.spark import spark_folder
 
+pytestmark = pytest.mark.spark
+
 MODELS = ("logs", "logs_quarantine", "logs_compressed", "orders", "order_status_history")
 EXPORTS = {"logs": ("dt", "hour"), "orders": ("dt",)}
 START = datetime(2021, 3, 1, 8, 0, 0)
