@@ -78,7 +78,7 @@ ide: setup ## harlequin, a terminal SQL IDE, on a read-only snapshot of the ware
 test: setup browser java ## the whole test suite, on both cores (starts the servers it needs; never reads .env)
 	@$(PYTEST)
 
-test-fast: setup ## the unit, model and ingestion tests: no Spark, browser, binlog servers, bench or clones (< 5 min)
+test-fast: setup ## the unit, model and ingestion tests: no Spark, browser, binlog servers, bench or clones
 	@$(PYTEST) -m "not ($(SLOW_TIERS))"
 
 lint: setup ## ruff (check + format) and sqlfluff

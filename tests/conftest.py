@@ -25,7 +25,7 @@ hypothesis_settings.register_profile("project", deadline=None)
 hypothesis_settings.load_profile("project")
 
 # The tiers whose tests take minutes start first, so that no core waits on one of them at the end.
-SLOW_FIRST = ("spark", "bench", "binlog", "clone")
+SLOW_FIRST = ("spark", "binlog", "bench", "clone")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
