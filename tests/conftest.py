@@ -24,18 +24,6 @@ from tests import readers
 hypothesis_settings.register_profile("project", deadline=None)
 hypothesis_settings.load_profile("project")
 
-# The tiers whose tests take minutes start first, so that no core waits on one of them at the end.
-SLOW_FIRST = ("spark", "binlog", "bench", "clone")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def tier(item: pytest.Item) -> int:
-        marks = {mark.name for mark in item.iter_markers()}
-        return next((rank for rank, name in enumerate(SLOW_FIRST) if name in marks), len(SLOW_FIRST))
-
-    items.sort(key=tier)  # stable: within a tier, the files' own order
-
-
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
