@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from sandbox import orders_db as shop
 from settings import REPO_ROOT
 from tests.faults import DBT_STEPS, STEPS
 from tests.readers import assert_each_record_and_row_once, seeded
-from tests.workspace import Workspace
+from tests.workspace import Workspace, python_module
 
 
 @pytest.mark.parametrize("source", ["logs", "orders"])
@@ -40,10 +39,8 @@ def test_a_run_killed_at_any_step_is_completed_by_the_next_without_doubles_or_lo
         "PIPELINES_DIR": str(settings.pipelines_dir),
     }
 
-    def ingest(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", *arguments], cwd=tmp_path, env=environment, capture_output=True, text=True
-        )
+    def ingest(module: str, *arguments: str) -> subprocess.CompletedProcess:
+        return python_module(module, arguments, tmp_path, environment)
 
     assert ingest("ingestion", "run").returncode == 0
     sandbox.advance(timedelta(minutes=1))

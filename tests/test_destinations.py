@@ -21,6 +21,7 @@ from tests.readers import (
     source_orders,
     warehouse_rows,
 )
+from tests.workspace import python_module
 
 
 def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(project, log_api, mysql_url, s3_lake):
@@ -96,9 +97,7 @@ def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(proje
     for kill_at in ("logs -> lake: loading", "orders -> warehouse: loading", "orders -> lake: loading"):
         sandbox.advance(timedelta(minutes=1))
         _run_until(environment, kill_at, tmp_path)
-    finished = subprocess.run(
-        [sys.executable, "-m", "ingestion", "run"], cwd=tmp_path, env=environment, capture_output=True, text=True
-    )
+    finished = python_module("ingestion", ("run",), tmp_path, environment)
 
     assert finished.returncode == 0, finished.stderr
     assert_destinations_hold(settings, sandbox, orders_url)
@@ -113,12 +112,7 @@ def test_the_embedded_defaults_need_no_configuration_and_move_on_every_run(tmp_p
         "SANDBOX_DIR": str(tmp_path / "sandbox"),
     }
 
-    runs = [
-        subprocess.run(
-            [sys.executable, "-m", "ingestion", "run"], cwd=tmp_path, env=environment, capture_output=True, text=True
-        )
-        for _ in range(2)
-    ]
+    runs = [python_module("ingestion", ("run",), tmp_path, environment) for _ in range(2)]
 
     assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
     assert "serving the sandbox log API" in runs[0].stderr
@@ -141,13 +135,7 @@ def test_a_failing_source_exits_non_zero_with_an_error_line(tmp_path):
         "PIPELINES_DIR": str(tmp_path / "pipelines"),
     }
 
-    run = subprocess.run(
-        [sys.executable, "-m", "ingestion", "run", "--source", "logs"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
+    run = python_module("ingestion", ("run", "--source", "logs"), tmp_path, environment)
 
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]

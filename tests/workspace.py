@@ -51,28 +51,21 @@ class Workspace:
         assert (returncode == 0) == succeeds, output[-4000:]
         return output
 
-    def cli(self, module: str, *arguments: str, **options) -> subprocess.CompletedProcess:
-        """Runs `python -m <module> <arguments>` as a user would, in this workspace's folder."""
-        return subprocess.run(
-            [sys.executable, "-m", module, *arguments],
-            cwd=self.folder,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            **options,
-        )
+    def cli(self, module: str, *arguments: str, input: str | None = None) -> subprocess.CompletedProcess:  # noqa: A002 (subprocess's name)
+        """Runs `python -m <module> <arguments>` as a user would, in this workspace's folder (`input`: its stdin)."""
+        return python_module(module, arguments, self.folder, self.environment, stdin_text=input)
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as connection:
             return connection.execute(sql).fetchall()
 
 
-class DbtForkServer:
-    """A warm dbt (tests/dbt_forkserver.py): each command a fork of one process that imported dbt once."""
+class ForkServer:
+    """A warm Python (tests/forkserver.py): each command a fork of one process that imported dbt and dlt once."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.dbt_forkserver"],
+            [sys.executable, "-m", "tests.forkserver"],
             cwd=REPO_ROOT,
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             stdin=subprocess.PIPE,
@@ -80,44 +73,61 @@ class DbtForkServer:
             text=True,
         )
         self.busy = threading.Lock()
-        self.parses = Path(tempfile.mkdtemp(prefix="dbt-parses-"))
+        self.streams = Path(tempfile.mkdtemp(prefix="fork-server-"))
         ready = self.process.stdout.readline()
-        assert json.loads(ready or "{}").get("ready"), "the dbt fork server did not start: see its stderr above"
+        assert json.loads(ready or "{}").get("ready"), "the fork server did not start: see its stderr above"
 
     def close(self) -> None:
         self.process.stdin.close()  # the server ends at the end of its input
         self.process.wait(timeout=60)
-        shutil.rmtree(self.parses, ignore_errors=True)
+        shutil.rmtree(self.streams, ignore_errors=True)
 
-    def run(self, arguments: tuple[str, ...], environment: dict[str, str], target: Path) -> tuple[int, str] | None:
-        """`dbt <arguments>` run from the repository root; None when another thread is using the server."""
+    def run(
+        self,
+        module: str | None,
+        arguments: tuple[str, ...],
+        cwd: Path,
+        environment: dict[str, str],
+        stdin_text: str | None,
+    ) -> subprocess.CompletedProcess | None:
+        """`python -m <module> <arguments>` (`dbt <arguments>` if `module` is None) in `cwd`;
+        None when another thread is using the server."""
         if not self.busy.acquire(blocking=False):
             return None
         try:
-            target.mkdir(parents=True, exist_ok=True)
-            parsed = target / "partial_parse.msgpack"
-            shared = self.parses / f"{_parse_key(arguments)}.msgpack"
-            if shared.exists() and not parsed.exists():
-                shutil.copy(shared, parsed)
-            stdout, stderr = target / "dbt-stdout", target / "dbt-stderr"
+            stdin, stdout, stderr = (self.streams / name for name in ("stdin", "stdout", "stderr"))
+            if stdin_text is not None:
+                stdin.write_text(stdin_text)
             request = {
+                "module": module,
                 "arguments": list(arguments),
-                "cwd": str(REPO_ROOT),
+                "cwd": str(cwd),
                 "environment": environment,
+                "stdin": str(stdin) if stdin_text is not None else None,
                 "stdout": str(stdout),
                 "stderr": str(stderr),
             }
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             reply = json.loads(self.process.stdout.readline())
-            output = stdout.read_text()
-            stdout.unlink()
-            stderr.unlink()
-            if parsed.exists() and not shared.exists():
-                shutil.copy(parsed, shared)
-            return reply["returncode"], output
+            command = [module or "dbt", *arguments]
+            return subprocess.CompletedProcess(command, reply["returncode"], stdout.read_text(), stderr.read_text())
         finally:
             self.busy.release()
+
+
+@functools.cache
+def _fork_server() -> ForkServer:
+    server = ForkServer()
+    atexit.register(server.close)
+    return server
+
+
+@functools.cache
+def _shared_parses() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="dbt-parses-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _parse_key(arguments: tuple[str, ...]) -> str:
@@ -126,20 +136,35 @@ def _parse_key(arguments: tuple[str, ...]) -> str:
     return hashlib.sha256(repr(given).encode()).hexdigest()[:16]
 
 
-@functools.cache
-def _fork_server() -> DbtForkServer:
-    server = DbtForkServer()
-    atexit.register(server.close)
-    return server
-
-
 def dbt_command(arguments: tuple[str, ...], environment: dict[str, str], target: Path) -> tuple[int, str]:
-    """Exit code and standard output of `dbt <arguments>` from the repository root (`target`: its target path)."""
-    answer = _fork_server().run(arguments, environment, target)
-    if answer is not None:
-        return answer
-    result = subprocess.run([str(DBT), *arguments], cwd=REPO_ROOT, env=environment, capture_output=True, text=True)
+    """Exit code and standard output of `dbt <arguments>` from the repository root (`target`: its target path).
+
+    The first parse made with the same `--vars` and target is copied into `target` first (see
+    tests/forkserver.py), and this one kept for the next workspace.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    parsed = target / "partial_parse.msgpack"
+    shared = _shared_parses() / f"{_parse_key(arguments)}.msgpack"
+    if shared.exists() and not parsed.exists():
+        shutil.copy(shared, parsed)
+    result = _fork_server().run(None, arguments, REPO_ROOT, environment, stdin_text=None)
+    if result is None:
+        result = subprocess.run([str(DBT), *arguments], cwd=REPO_ROOT, env=environment, capture_output=True, text=True)
+    if parsed.exists() and not shared.exists():
+        shutil.copy(parsed, shared)
     return result.returncode, result.stdout
+
+
+def python_module(
+    module: str, arguments: tuple[str, ...], cwd: Path, environment: dict[str, str], stdin_text: str | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m <module> <arguments>` in `cwd`, its output captured as text: a fork of the warm server,
+    or a new interpreter when another thread is using it."""
+    result = _fork_server().run(module, arguments, cwd, environment, stdin_text)
+    if result is not None:
+        return result
+    command = [sys.executable, "-m", module, *arguments]
+    return subprocess.run(command, cwd=cwd, env=environment, input=stdin_text, capture_output=True, text=True)
 
 
 def checkout(folder: Path) -> Path:

@@ -1,10 +1,12 @@
-"""dbt for the tests, without paying dbt's start-up on every command.
+"""dbt and the project's commands for the tests, without paying Python's start-up on every command.
 
 A dbt command spends about 3 s importing dbt, its adapter and the project's modules before it
-reads a file. This server does that once; each command is then a fork of it: a new process with
-its own pid, environment, working folder, run lock, output and exit code, so what the command
-does is what `dbt …` does in a shell. Tests about the command line itself (`make`, a bare `dbt`
-as a user types it, signals) start the real executable instead.
+reads a file, and `python -m ingestion run` 1.5 s importing dlt. This server does that once;
+each command is then a fork of it: a new process with its own pid, environment, working folder,
+standard streams, run lock and exit code (a SIGKILL kills that process only), so what it does is
+what `dbt …` or `python -m <module> …` does in a shell. Tests about the command line itself
+(`make`, a bare `dbt` as a user types it, signals sent to a running command) start the real
+executable instead.
 
 Where the warehouse and the lake are does not change what this project parses to (no model reads
 `target.path` or the external root at parse time), but dbt's partial-parse check hashes them with
@@ -13,8 +15,9 @@ project again (about 3 s). The children leave those two values out of that check
 can start from another's `partial_parse.msgpack`; dbt still re-parses whatever else changed (files,
 `--vars`, the target, environment variables the models read).
 
-Protocol: one JSON line per command on stdin, `{"arguments", "cwd", "environment", "stdout",
-"stderr"}` (the last two are file paths); one JSON line back, `{"returncode"}`.
+Protocol: one JSON line per command on stdin, `{"module", "arguments", "cwd", "environment",
+"stdin", "stdout", "stderr"}` (`module` null for dbt; the streams are file paths, `stdin` may be
+null); one JSON line back, `{"returncode"}`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import logging
 import os
 import pprint
+import runpy
 import sys
 import traceback
 
@@ -35,10 +39,16 @@ def _preload() -> None:
     import dbt.cli.main
     import dbt.parser.manifest
     import dbt.task.build  # noqa: F401
+    import dlt.destinations.impl.duckdb.duck
+    import dlt.destinations.impl.filesystem.filesystem  # noqa: F401
 
+    import ingestion.cli
+    import ingestion.runner
+    import ingestion.status  # noqa: F401
     import settings  # noqa: F401
     import transforms.lake_export
     import transforms.log_decryption  # noqa: F401
+    import warehouse.cli
     import warehouse.lake_access_plugin
     import warehouse.run_lock_plugin  # noqa: F401
 
@@ -63,31 +73,51 @@ def _share_parse_between_workspaces() -> None:
 
 
 def _run(request: dict) -> int:
-    """In the forked child: becomes `dbt <arguments>` in the request's folder and environment."""
+    """In the forked child: becomes the command in the request's folder, environment and streams."""
     os.chdir(request["cwd"])
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+    source = os.open(request["stdin"] or os.devnull, os.O_RDONLY)
+    os.dup2(source, 0)
+    os.close(source)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # not the server's, which may have read ahead
     os.environ.clear()
     os.environ.update(request["environment"])
     for descriptor, path in ((1, request["stdout"]), (2, request["stderr"])):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(target, descriptor)
         os.close(target)
-    sys.argv = ["dbt", *request["arguments"]]
-    _share_parse_between_workspaces()
-    from dbt.cli.main import cli
-
     try:
-        cli.main(args=request["arguments"], prog_name="dbt")
+        if request["module"] is None:
+            _dbt(request["arguments"])
+        else:
+            sys.argv = [request["module"], *request["arguments"]]
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        code = _exit_code(exit_.code)
+    except Exception:  # noqa: BLE001 (as Python does with an uncaught exception: the traceback, then 1)
+        traceback.print_exc()
+        code = 1
     atexit._run_exitfuncs()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     return code
+
+
+def _dbt(arguments: list[str]) -> None:
+    sys.argv = ["dbt", *arguments]
+    _share_parse_between_workspaces()
+    from dbt.cli.main import cli
+
+    cli.main(args=arguments, prog_name="dbt")
+
+
+def _exit_code(code: object) -> int:
+    """What Python's own exit makes of `sys.exit(code)`: a message is printed and means 1."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
 
 
 def serve() -> None:
