@@ -15,6 +15,11 @@ project again (about 3 s). The children leave those two values out of that check
 can start from another's `partial_parse.msgpack`; dbt still re-parses whatever else changed (files,
 `--vars`, the target, environment variables the models read).
 
+dbt also compiles every Jinja macro it calls from source in each command (about 15% of a small
+build); the children keep the code Jinja compiled in a cache on disk shared by the server's
+children, keyed by everything Jinja's compiler reads (the source, its names, the environment's
+class, extensions and syntax settings), the way Python keeps bytecode.
+
 Protocol: one JSON line per command on stdin, `{"module", "arguments", "cwd", "environment",
 "stdin", "stdout", "stderr"}` (`module` null for dbt; the streams are file paths, `stdin` may be
 null); one JSON line back, `{"returncode"}`.
@@ -23,13 +28,19 @@ null); one JSON line back, `{"returncode"}`.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import logging
+import marshal
 import os
 import pprint
 import runpy
+import shutil
 import sys
+import tempfile
+import threading
 import traceback
+from pathlib import Path
 
 
 def _preload() -> None:
@@ -72,7 +83,49 @@ def _share_parse_between_workspaces() -> None:
     ManifestLoader.build_manifest_state_check = without_locations
 
 
-def _run(request: dict) -> int:
+JINJA_SETTINGS = (
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "line_statement_prefix",
+    "line_comment_prefix",
+    "trim_blocks",
+    "lstrip_blocks",
+    "newline_sequence",
+    "keep_trailing_newline",
+    "optimized",
+    "autoescape",
+    "is_async",
+)
+
+
+def _keep_compiled_templates(cache: Path) -> None:
+    """Jinja's `Environment.compile` of a source string, kept in `cache` for the next command."""
+    from jinja2 import Environment
+
+    compile_ = Environment.compile
+
+    def compile_once(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str):
+            return compile_(self, source, name, filename, raw, defer_init)
+        settings = [type(self).__qualname__, sorted(self.extensions), [getattr(self, key) for key in JINJA_SETTINGS]]
+        key = hashlib.sha256(repr((settings, source, name, filename, defer_init)).encode()).hexdigest()
+        kept = cache / key
+        if kept.exists():
+            return marshal.loads(kept.read_bytes())
+        code = compile_(self, source, name, filename, raw, defer_init)
+        written = cache / f"{key}.{os.getpid()}.{threading.get_ident()}"  # dbt compiles on threads
+        written.write_bytes(marshal.dumps(code))
+        os.replace(written, kept)
+        return code
+
+    Environment.compile = compile_once
+
+
+def _run(request: dict, jinja_cache: Path) -> int:
     """In the forked child: becomes the command in the request's folder, environment and streams."""
     os.chdir(request["cwd"])
     source = os.open(request["stdin"] or os.devnull, os.O_RDONLY)
@@ -87,7 +140,7 @@ def _run(request: dict) -> int:
         os.close(target)
     try:
         if request["module"] is None:
-            _dbt(request["arguments"])
+            _dbt(request["arguments"], jinja_cache)
         else:
             sys.argv = [request["module"], *request["arguments"]]
             runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
@@ -104,9 +157,10 @@ def _run(request: dict) -> int:
     return code
 
 
-def _dbt(arguments: list[str]) -> None:
+def _dbt(arguments: list[str], jinja_cache: Path) -> None:
     sys.argv = ["dbt", *arguments]
     _share_parse_between_workspaces()
+    _keep_compiled_templates(jinja_cache)
     from dbt.cli.main import cli
 
     cli.main(args=arguments, prog_name="dbt")
@@ -124,6 +178,7 @@ def serve() -> None:
     _preload()
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything the server itself prints must not corrupt the replies
+    jinja_cache = Path(tempfile.mkdtemp(prefix="jinja-code-"))
     print(json.dumps({"ready": True}), file=replies, flush=True)
     for line in sys.stdin:
         request = json.loads(line)
@@ -131,13 +186,14 @@ def serve() -> None:
         if pid == 0:
             code = 1
             try:
-                code = _run(request)
+                code = _run(request, jinja_cache)
             except Exception:  # noqa: BLE001 (the child reports any failure and exits, never returns to the loop)
                 traceback.print_exc()
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), file=replies, flush=True)
+    shutil.rmtree(jinja_cache, ignore_errors=True)
 
 
 if __name__ == "__main__":
