@@ -19,7 +19,7 @@ PYTEST_ARGS ?= -n $(WORKERS) --dist loadgroup --durations=25
 # What `make test-fast` leaves out: the tiers that start Spark, a browser, binlog servers, the
 # bench, or run make in a copy of the checkout (markers in pyproject.toml).
 SLOW_TIERS := spark or browser or binlog or bench or clone
-PYTEST := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest $(PYTEST_ARGS)
+PYTEST = export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest $(PYTEST_ARGS)
 PYTHON_CODE := ingestion transforms models settings sandbox warehouse orchestration tests bench
 # .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
 # and the shell's own variables win. `make test` never reads it. `exec`: the command replaces the

@@ -12,6 +12,8 @@ from requests import RequestException
 from settings import redact
 
 REQUIRED_FIELDS = ("recordId", "logtimestamp", "data")
+# The API's time format; the staging model parses it with the same pattern (`compact_timestamp`).
+LOGTIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 
 
 class LogApiError(RuntimeError):
@@ -120,7 +122,20 @@ def malformation(value: object) -> str | None:
             return f"{name} holds a NUL byte"
         if not value[name]:
             return f"{name} is empty"
+    if not is_logtimestamp(value["logtimestamp"]):
+        return "logtimestamp is not a UTC time as YYYYmmddHHMMSS"
     return None
+
+
+def is_logtimestamp(text: str) -> bool:
+    """Whether `text` is a time in the API's format: 14 ASCII digits that make a real date and time."""
+    if len(text) != 14 or not (text.isascii() and text.isdigit()):
+        return False  # strptime alone takes one-digit months and days, and digits of other scripts
+    try:
+        datetime.strptime(text, LOGTIMESTAMP_FORMAT)
+    except ValueError:
+        return False
+    return True
 
 
 def _skip_space(text: str, position: int) -> int:

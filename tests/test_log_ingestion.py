@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import duckdb
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ingestion import runner
+from ingestion.log_api_client import LOGTIMESTAMP_FORMAT, is_logtimestamp
 from tests.readers import lake_rows, warehouse_rows
 
 COLUMNS = ["record_id", "logtimestamp", "data"]
@@ -156,6 +159,7 @@ def test_every_poll_is_in_the_ledger_and_a_gap_between_polls_shows(project, log_
         assert polls == [(100, 100, 0, 0, None), (100, 33, 67, 0, True), (100, 100, 0, 0, False)], read.__name__
 
 
+BAD_TIME = "logtimestamp is not a UTC time as YYYYmmddHHMMSS"
 MALFORMED = {
     '"just a string"': "not a JSON object: str",
     '{"recordId": "no-data", "logtimestamp": "20230316070000"}': "data missing",
@@ -164,7 +168,25 @@ MALFORMED = {
     ),
     '{"recordId": "object-data", "logtimestamp": "20230316070000", "data": {"a": 1}}': "data is not a string: dict",
     '{"recordId": "nul-byte", "logtimestamp": "20230316070000", "data": "gAAAA\\u0000"}': "data holds a NUL byte",
+    # A time the models cannot parse would stop every later build: it is refused here, at the raw boundary.
+    '{"recordId": "words", "logtimestamp": "not-a-time", "data": "gAAAA"}': BAD_TIME,
+    '{"recordId": "iso", "logtimestamp": "2023-03-16T07:00:00Z", "data": "gAAAA"}': BAD_TIME,
+    '{"recordId": "feb-30", "logtimestamp": "20230230070000", "data": "gAAAA"}': BAD_TIME,
+    '{"recordId": "13-digits", "logtimestamp": "2023316070000", "data": "gAAAA"}': BAD_TIME,
+    json.dumps({"recordId": "arabic-digits", "logtimestamp": "٢٠٢٣٠٣١٦٠٧٠٠٠٠", "data": "gAAAA"}): BAD_TIME,
 }
+
+
+@given(st.one_of(st.text(max_size=16), st.text(alphabet="0123456789", min_size=12, max_size=15)))
+@example("20240229235959")
+@example("20230229235959")
+def test_every_logtimestamp_the_raw_boundary_accepts_is_the_time_the_staging_model_reads(text):
+    with duckdb.connect() as connection:
+        [(parsed,)] = connection.execute(f"select try_strptime(?, '{LOGTIMESTAMP_FORMAT}')", [text]).fetchall()
+    if is_logtimestamp(text):
+        assert parsed == datetime.strptime(text, LOGTIMESTAMP_FORMAT)
+    else:
+        assert len(text) != 14 or not text.isdigit() or parsed is None
 
 
 def test_a_malformed_record_costs_only_itself_and_is_kept_verbatim_with_its_reason(project, log_api):
