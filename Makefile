@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # uv installs the locked tree in about half a minute, where pip takes three (same pins, same wheels).
 # It reads its index from UV_DEFAULT_INDEX / UV_INDEX (pip's configuration is pip's own).
-# --compile-bytecode: uv leaves compiling to the first import, and where PYTHONDONTWRITEBYTECODE
-# is set that first import never ends: every command would compile dlt and dbt again (+2 s each).
+# --compile-bytecode: uv leaves compiling to each module's first import, and where
+# PYTHONDONTWRITEBYTECODE is set that is never saved: every command compiled dlt and dbt again.
 UV_VERSION := 0.13.9
 # The test run's pytest options: both cores (each test has its own folders, ports and databases),
 # and the slowest tests listed at the end. `make test PYTEST_ARGS="-n 0 -x"` runs one at a time.
