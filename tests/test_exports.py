@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -327,6 +328,45 @@ def test_exports_running_at_once_share_the_staging_folder_without_tripping_over_
 
     assert failures == []
     assert not (tmp_path / "lake" / "exports" / "_staging").exists(), "staging folders were left behind"
+
+
+def test_a_staging_folder_is_made_even_when_another_export_empties_staging_at_each_step(tmp_path, monkeypatch):
+    """The interleaving the test above once met in CI, played step by step through hooks on os.mkdir.
+
+    pathlib's `mkdir(parents=True)` makes `_staging/logs/<id>`, then `_staging/logs`, then `_staging`;
+    here the orders export removes `_staging` before the second, makes it before the third and removes
+    it again before pathlib checks that it is a folder, which pathlib reports as FileExistsError.
+    """
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    staging = tmp_path / "lake" / "exports" / "_staging"
+    other = [lake.staging_folder("orders")]
+    real_mkdir, real_is_dir, replaying = os.mkdir, Path.is_dir, [True]
+    steps = {
+        staging / "logs": lambda: lake.clear_staging(other.pop()),
+        staging: lambda: other.append(lake.staging_folder("orders")),
+    }
+
+    def mkdir(path, *args, **kwargs):
+        step = steps.pop(Path(path), None) if replaying[0] else None
+        if step:
+            replaying[0] = False
+            step()
+            replaying[0] = True
+        return real_mkdir(path, *args, **kwargs)
+
+    def is_dir(path):
+        if replaying[0] and path == staging and other:
+            replaying[0] = False
+            lake.clear_staging(other.pop())
+            replaying[0] = True
+        return real_is_dir(path)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    folder = lake.staging_folder("logs")
+
+    assert steps == {}, "the interleaving was not replayed"
+    assert real_is_dir(folder)
 
 
 def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):

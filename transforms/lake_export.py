@@ -102,12 +102,14 @@ class Lake:
         shutil.rmtree(parent, ignore_errors=True)
         folder = parent / uuid.uuid4().hex
         # The other exports share `_staging` and remove it when it empties: if that happens between
-        # creating it and creating our folder in it, create it again.
+        # creating it and creating our folder in it, create it again. pathlib then raises
+        # FileNotFoundError, or FileExistsError when `_staging` existed at its mkdir but was gone
+        # by its `is_dir()` check.
         for _ in range(STAGING_ATTEMPTS - 1):
             try:
                 folder.mkdir(parents=True)
                 return folder
-            except FileNotFoundError:
+            except (FileNotFoundError, FileExistsError):
                 continue
         folder.mkdir(parents=True)
         return folder
