@@ -5,12 +5,16 @@ catches rows committed late (with a `LastUpdated` older than rows already loaded
 window reads again are dropped by `SeenInLookback`, so a re-run never loads a row twice. The
 table has no primary key and may hold identical rows, so a row's identity is its values plus
 its occurrence number among identical rows.
+
+A row dated in the future (more than `FUTURE_TOLERANCE` after the source database's clock) is
+loaded like any other, and named in a warning, but it does not move the window: the next run
+starts from the newest row that is not in the future (`hold_cursor_at_clock`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dlt
 import pyarrow as pa
@@ -23,6 +27,8 @@ CURSOR = "LastUpdated"
 KEY_COLUMNS = ("OrderId", "OrderStatus", "LastUpdated")
 RESOURCE = "orders"
 CONNECTORX_DIALECTS = ("mysql", "mariadb", "postgresql")
+# More than any time zone's offset: a `LastUpdated` written in the server's local time is not "future".
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dlt.source(name="orders_db")
@@ -31,8 +37,14 @@ def orders_db(
     table: str = "Orders",
     lookback_seconds: int = 3600,
     chunk_size: int = 50_000,
+    clock: datetime | None = None,
+    future_rows: dict[str, str] | None = None,
 ) -> DltResource:
-    """Rows of `table` loaded to the `orders` table: appended, never de-duplicated across source rows."""
+    """Rows of `table` loaded to the `orders` table: appended, never de-duplicated across source rows.
+
+    `clock` is the source database's time at the start of the run (`source_clock`); each row loaded
+    with a `LastUpdated` in its future is added to `future_rows` (a description by row key).
+    """
     rows = sql_table(
         credentials=engine,
         table=table,
@@ -46,7 +58,8 @@ def orders_db(
         write_disposition="append",
     ).with_name(RESOURCE)
     rows.apply_hints(table_name=RESOURCE)
-    return rows.add_map(SeenInLookback(lookback_seconds, source_identity(engine, table)))
+    seen = SeenInLookback(lookback_seconds, source_identity(engine, table), clock or source_clock(engine), future_rows)
+    return rows.add_map(seen)
 
 
 def table_backend(engine: sa.Engine, chunk_size: int) -> dict:
@@ -64,6 +77,33 @@ def source_identity(engine: sa.Engine, table: str) -> str:
     url = engine.url
     where = f"{url.host or ''}{f':{url.port}' if url.port else ''}/{url.database or ''}"
     return f"{url.get_backend_name()}://{where} table {table}"
+
+
+def source_clock(engine: sa.Engine) -> datetime:
+    """The source database's own time (naive times are read as UTC, as `LastUpdated` is)."""
+    with engine.connect() as connection:
+        now = connection.execute(sa.select(sa.func.now())).scalar_one()
+    if isinstance(now, str):  # SQLite's CURRENT_TIMESTAMP, in UTC
+        now = datetime.fromisoformat(now)
+    return now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+
+
+def hold_cursor_at_clock(pipeline: dlt.Pipeline) -> None:
+    """Starts the next read from the newest row that is not in the future, where a future row moved the cursor.
+
+    dlt's cursor is the largest `LastUpdated` loaded: after one row dated years ahead, every later row
+    would fall before the window. `SeenInLookback` keeps the newest value that is not in the future in
+    the same state; this puts it back as the cursor before the pipeline extracts.
+    """
+    with pipeline.managed_state() as state:
+        resource = state.get("sources", {}).get("orders_db", {}).get("resources", {}).get(RESOURCE, {})
+        cursor = resource.get("incremental", {}).get(CURSOR)
+        held = resource.get("newest_by_clock")
+        if cursor and held is not None and cursor.get("last_value") is not None:
+            last_value = cursor["last_value"]
+            if _micros(last_value) > held:
+                cursor["last_value"] = _from_micros(held, like=last_value)
+                cursor["unique_hashes"] = []  # of the future rows; `SeenInLookback` drops what is read again
 
 
 def loaded_source(pipeline: dlt.Pipeline) -> str | None:
@@ -100,12 +140,17 @@ class SeenInLookback:
     """Drops rows an earlier run loaded; remembers the keys of rows inside the look-back window.
 
     The memory lives in the resource's dlt state, so it is committed with the load it
-    describes and reset by `--full-refresh`.
+    describes and reset by `--full-refresh`. Rows dated in the future of `clock` are remembered
+    and loaded, but the window follows the newest row that is not (`newest_by_clock` in the state).
     """
 
-    def __init__(self, lookback_seconds: int, source: str) -> None:
+    def __init__(
+        self, lookback_seconds: int, source: str, clock: datetime, future_rows: dict[str, str] | None = None
+    ) -> None:
         self.lookback_us = lookback_seconds * 1_000_000
         self.source = source
+        self.future_us = _micros(clock + FUTURE_TOLERANCE)
+        self.future_rows = {} if future_rows is None else future_rows
         self.occurrences: Counter[str] = Counter()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -114,7 +159,10 @@ class SeenInLookback:
         seen: dict[str, int] = state.setdefault("seen_in_lookback", {})
         undated = _StateSet(state.setdefault("seen_without_last_updated", []))
         updated_us = _micros_column(batch)
-        newest = max([*seen.values(), pc.max(updated_us).as_py() or 0], default=0)
+        present = pc.filter(updated_us, pc.less_equal(updated_us, self.future_us))
+        remembered_present = (updated for updated in seen.values() if updated <= self.future_us)
+        newest = max([state.get("newest_by_clock", 0), *remembered_present, pc.max(present).as_py() or 0])
+        state["newest_by_clock"] = newest
         window_start = newest - self.lookback_us
         # Only a row as old as a remembered one can have been loaded already, and only a row inside the
         # window is remembered now; every other row is kept without a look in Python. (Identical rows share
@@ -140,6 +188,8 @@ class SeenInLookback:
             self.occurrences[value_key] += 1
             key = f"{value_key}|{self.occurrences[value_key]}"
             keep[index] = key not in seen
+            if keep[index] and updated > self.future_us:
+                self.future_rows[key] = f"OrderId {row['OrderId']} at {row[CURSOR]}"
             if updated >= window_start:
                 seen[key] = updated
         for key in [key for key, updated in seen.items() if updated < window_start]:
@@ -153,6 +203,12 @@ def _micros_column(batch: pa.Table) -> pa.ChunkedArray:
     if not pa.types.is_timestamp(column.type):
         column = pc.cast(column, pa.timestamp("us"))
     return pc.cast(pc.cast(column, pa.timestamp("us", column.type.tz)), pa.int64())
+
+
+def _from_micros(micros: int, like: datetime) -> datetime:
+    """The instant `micros` as a datetime naive or aware like `like` (as dlt keeps its cursor)."""
+    value = datetime(1970, 1, 1) + timedelta(microseconds=micros)
+    return value.replace(tzinfo=UTC).astimezone(like.tzinfo) if like.tzinfo else value
 
 
 def _micros(value: datetime) -> int:

@@ -25,7 +25,15 @@ from ingestion import log_api_client
 from ingestion.destinations import DATASET, Target, check_lake, targets
 from ingestion.log_api import log_api
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
-from ingestion.orders_db import loaded_source, orders_db, rows_missing_by_day, source_identity
+from ingestion.orders_db import (
+    FUTURE_TOLERANCE,
+    hold_cursor_at_clock,
+    loaded_source,
+    orders_db,
+    rows_missing_by_day,
+    source_clock,
+    source_identity,
+)
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
@@ -365,6 +373,7 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, rep
         return _orders_binlog_source(settings, engine, url, report)
     _progress(f"orders: reading {settings.orders_table} at {redact(url)}")
     identity = source_identity(engine, settings.orders_table)
+    clock, future_rows = source_clock(engine), {}
 
     def make_source(pipeline: dlt.Pipeline) -> DltSource:
         loaded = loaded_source(pipeline)
@@ -374,9 +383,21 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, rep
                 f"{identity}: run `python -m ingestion run --source orders --full-refresh` to replace raw.orders "
                 "with the new source, or set them back"
             )
-        return orders_db(engine, settings.orders_table, settings.orders_lookback_seconds)
+        if not full_refresh:
+            hold_cursor_at_clock(pipeline)
+        return orders_db(
+            engine, settings.orders_table, settings.orders_lookback_seconds, clock=clock, future_rows=future_rows
+        )
 
     def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
+        if future_rows:
+            named = ", ".join(list(future_rows.values())[:5])
+            report.warnings.append(
+                f"orders: {len(future_rows)} row(s) have a LastUpdated more than {FUTURE_TOLERANCE.days} day after the "
+                f"source database's clock ({clock:%Y-%m-%d %H:%M:%S}): {named}{' …' if len(future_rows) > 5 else ''}. "
+                "They are loaded; the next runs read on from the newest row that is not in the future. "
+                f"Check the clock of what writes {settings.orders_table}"
+            )
         if ("orders", "warehouse") not in report.rows:
             return
         missing = rows_missing_by_day(engine, settings.orders_table, pipelines["warehouse"])

@@ -134,6 +134,29 @@ def test_a_row_committed_later_than_the_lookback_waits_for_a_full_refresh(projec
     assert report.warnings == []
 
 
+def test_an_order_dated_in_the_future_is_loaded_named_and_later_rows_keep_loading(project, orders_url, engine):
+    """One row dated 2099 once moved the cursor there, and every later row fell before the window."""
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=orders_url)
+    runner.run(settings, ("orders",))
+    newest = max(updated for _, _, updated in shop.BOOK_ROWS)
+
+    insert(engine, (6, "Pending", datetime(2099, 1, 1)))
+    report = runner.run(settings, ("orders",))
+    assert report.rows == {("orders", "warehouse"): 1, ("orders", "lake"): 1}
+    [warning] = report.warnings
+    assert "1 row(s) have a LastUpdated more than 1 day after the source database's clock" in warning
+    assert "OrderId 6 at 2099-01-01 00:00:00" in warning
+
+    for minutes in (10, 20, 30):
+        insert(engine, (7, "Shipped", newest + timedelta(minutes=minutes)))
+        report = runner.run(settings, ("orders",))
+        assert report.rows == {("orders", "warehouse"): 1, ("orders", "lake"): 1}
+        assert report.warnings == []
+    assert loaded(settings) == (source_rows(engine), source_rows(engine))
+    assert len(source_rows(engine)) == 9
+
+
 def test_identical_source_rows_are_all_kept_and_a_late_twin_is_added(project, orders_url, engine):
     """The source has no key; de-duplicating identical rows is dbt's job, not the loader's."""
     books_table(engine)
