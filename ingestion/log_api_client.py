@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import Message
 
 from dlt.sources.helpers.requests import Client
 from requests import RequestException
@@ -14,6 +16,13 @@ from settings import redact
 REQUIRED_FIELDS = ("recordId", "logtimestamp", "data")
 # The API's time format; the staging model parses it with the same pattern (`compact_timestamp`).
 LOGTIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
+
+
+class _TooDeep:
+    """Stands for an element nested deeper than Python's JSON parser goes (it would raise RecursionError)."""
+
+
+TOO_DEEP = _TooDeep()
 
 
 class LogApiError(RuntimeError):
@@ -68,7 +77,9 @@ def poll(url: str, timeout: float = 10.0, max_bytes: int = 16 * 2**20, attempts:
             f"log API at {shown} answered more than {max_bytes:,} bytes; nothing from this poll was loaded: "
             "check LOG_API_URL, or raise LOG_API_MAX_BYTES if answers this large are expected"
         )
-    text = body.decode(response.encoding or "utf-8", errors="replace")
+    # JSON is UTF-8 (RFC 8259) unless the answer names another charset; requests would guess ISO-8859-1
+    # for a `text/*` type without one. Bytes that do not decode are kept apart, for their element only.
+    text = body.decode(_declared_charset(response.headers.get("Content-Type")), errors="surrogateescape")
     try:
         elements = array_elements(text)
     except ValueError:
@@ -79,9 +90,9 @@ def poll(url: str, timeout: float = 10.0, max_bytes: int = 16 * 2**20, attempts:
         ) from None
     records, rejected = [], []
     for text, value in elements:
-        problem = malformation(value)
+        problem = _undecoded_bytes(text) or malformation(value)
         if problem:
-            rejected.append(Rejected(text, problem))
+            rejected.append(Rejected(_shown(text), problem))
         else:
             records.append({name: value[name] for name in REQUIRED_FIELDS})
     return Poll(polled_at, records, rejected)
@@ -98,7 +109,10 @@ def array_elements(body: str) -> list[tuple[str, object]]:
     if body[position : position + 1] == "]":
         return _only_space_after(body, position + 1, elements)
     while True:
-        value, end = decoder.raw_decode(body, position)
+        try:
+            value, end = decoder.raw_decode(body, position)
+        except RecursionError:
+            value, end = TOO_DEEP, _end_of_nested(body, position)
         elements.append((body[position:end], value))
         position = _skip_space(body, end)
         separator = body[position : position + 1]
@@ -111,6 +125,8 @@ def array_elements(body: str) -> list[tuple[str, object]]:
 
 def malformation(value: object) -> str | None:
     """Why `value` is not a record of the API's format (None when it is one)."""
+    if value is TOO_DEEP:
+        return "nested deeper than the JSON parser reads"
     if not isinstance(value, dict):
         return f"not a JSON object: {type(value).__name__}"
     for name in REQUIRED_FIELDS:
@@ -120,6 +136,8 @@ def malformation(value: object) -> str | None:
             return f"{name} is not a string: {type(value[name]).__name__}"
         if "\x00" in value[name]:
             return f"{name} holds a NUL byte"
+        if not _is_unicode(value[name]):
+            return f"{name} holds a lone surrogate escape (\\ud800-\\udfff): not Unicode text"
         if not value[name]:
             return f"{name} is empty"
     if not is_logtimestamp(value["logtimestamp"]):
@@ -136,6 +154,59 @@ def is_logtimestamp(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _declared_charset(content_type: str | None) -> str:
+    """The charset the Content-Type names, if Python knows it; UTF-8 otherwise."""
+    message = Message()
+    message["Content-Type"] = content_type or "application/json"
+    charset = message.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return "utf-8"
+    return charset
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _undecoded_bytes(text: str) -> str | None:
+    """Why an element's text is not text: the first byte that did not decode (kept as a surrogate escape)."""
+    if _is_unicode(text):
+        return None
+    position = next(index for index, char in enumerate(text) if "\udc80" <= char <= "\udcff")
+    return f"not UTF-8: byte 0x{ord(text[position]) - 0xDC00:02x} at character {position}"
+
+
+def _shown(text: str) -> str:
+    """An element's text as sent, with any byte that did not decode written as `\\xff`."""
+    if _is_unicode(text):
+        return text
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+
+
+def _end_of_nested(body: str, position: int) -> int:
+    """Where the array or object starting at `position` ends, found by counting brackets, not by recursion."""
+    depth, in_string, escaped = 0, False, False
+    for index in range(position, len(body)):
+        char = body[index]
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    raise ValueError("an array or object that does not end")
 
 
 def _skip_space(text: str, position: int) -> int:

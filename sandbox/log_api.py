@@ -114,6 +114,9 @@ class Misbehaviour:
     # Sent after the latest records in every page, as they are (any JSON value): records delivered
     # late, or malformed ones.
     extra_records: list = field(default_factory=list)
+    # Sent after those, byte for byte: elements that are not UTF-8, or nested deeper than parsers go.
+    extra_elements: list[bytes] = field(default_factory=list)
+    content_type: str = "application/json"
     # While set to an unset event, answers wait for it: a poll that is in flight for as long as a test needs.
     hold: threading.Event | None = None
 
@@ -220,7 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html><body>maintenance</body></html>", "text/html")
             return
         body = json.dumps(sandbox.latest()).encode()
-        self._send(200, body, "application/json")
+        if misbehaviour.extra_elements:
+            elements = [part for part in (body[1:-1], *misbehaviour.extra_elements) if part]
+            body = b"[" + b",".join(elements) + b"]"
+        self._send(200, body, misbehaviour.content_type)
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)

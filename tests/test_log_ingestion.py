@@ -209,6 +209,46 @@ def test_a_malformed_record_costs_only_itself_and_is_kept_verbatim_with_its_reas
         assert read(settings, "logs_rejected", ["record_json", "reason"]) == sorted(expected), read.__name__
 
 
+def test_bytes_that_are_not_utf8_or_nest_too_deep_cost_only_their_element_and_utf8_is_read_as_utf8(project, log_api):
+    """Two ids that differ only in bytes that are not UTF-8 once became one id (and one record was
+    dropped); a `text/plain` answer without a charset was read as ISO-8859-1; one element nested
+    100,000 deep refused the whole poll."""
+    sandbox, url = log_api
+    settings = project(LOG_API_URL=url)
+    accented = {**sandbox.late_record(1), "recordId": "réc-ü"}
+    not_utf8 = [
+        b'{"recordId": "abc\xff", "logtimestamp": "20230316070000", "data": "gAAAA"}',
+        b'{"recordId": "abc\xfe", "logtimestamp": "20230316070000", "data": "gAAAA"}',
+    ]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    surrogate = b'{"recordId": "lone-\\ud800", "logtimestamp": "20230316070000", "data": "gAAAA"}'
+    sandbox.misbehaviour.content_type = "text/plain"
+    as_utf8 = json.dumps(accented, ensure_ascii=False).encode()
+    sandbox.misbehaviour.extra_elements = [as_utf8, *not_utf8, deep, surrogate]
+
+    report = runner.run(settings, ("logs",))
+
+    assert report.ok, report.errors
+    [page] = sandbox.pages_sent
+    assert both_destinations(settings) == (sent([*page, accented]), sent([*page, accented]))
+    expected = sorted(
+        [
+            (
+                '{"recordId": "abc\\xff", "logtimestamp": "20230316070000", "data": "gAAAA"}',
+                "not UTF-8: byte 0xff at character 17",
+            ),
+            (
+                '{"recordId": "abc\\xfe", "logtimestamp": "20230316070000", "data": "gAAAA"}',
+                "not UTF-8: byte 0xfe at character 17",
+            ),
+            (deep.decode(), "nested deeper than the JSON parser reads"),
+            (surrogate.decode(), "recordId holds a lone surrogate escape (\\ud800-\\udfff): not Unicode text"),
+        ]
+    )
+    for read in (warehouse_rows, lake_rows):
+        assert read(settings, "logs_rejected", ["record_json", "reason"]) == expected, read.__name__
+
+
 def test_a_package_the_warehouse_refuses_for_good_is_moved_aside_and_blocks_no_later_run(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
