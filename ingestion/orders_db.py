@@ -27,6 +27,10 @@ CURSOR = "LastUpdated"
 KEY_COLUMNS = ("OrderId", "OrderStatus", "LastUpdated")
 RESOURCE = "orders"
 CONNECTORX_DIALECTS = ("mysql", "mariadb", "postgresql")
+MYSQL_DIALECTS = ("mysql", "mariadb")
+# MySQL sends TIMESTAMP values in the session's time zone, the server's own by default: every session
+# of the loader reads them in UTC, so that they are instants, and the hour repeated in autumn is two hours.
+MYSQL_UTC_SESSION = "SET time_zone = '+00:00'"
 # More than any time zone's offset: a `LastUpdated` written in the server's local time is not "future".
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -68,7 +72,10 @@ def table_backend(engine: sa.Engine, chunk_size: int) -> dict:
     database goes through SQLAlchemy into Arrow.
     """
     if engine.dialect.name in CONNECTORX_DIALECTS:
-        return {"backend": "connectorx", "backend_kwargs": {"return_type": "arrow_stream", "batch_size": chunk_size}}
+        options = {"return_type": "arrow_stream", "batch_size": chunk_size}
+        if engine.dialect.name in MYSQL_DIALECTS:
+            options["pre_execution_query"] = [MYSQL_UTC_SESSION]
+        return {"backend": "connectorx", "backend_kwargs": options}
     return {"backend": "pyarrow"}
 
 

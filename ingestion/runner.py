@@ -27,6 +27,8 @@ from ingestion.log_api import log_api
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import (
     FUTURE_TOLERANCE,
+    MYSQL_DIALECTS,
+    MYSQL_UTC_SESSION,
     hold_cursor_at_clock,
     loaded_source,
     orders_db,
@@ -430,8 +432,9 @@ def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, repor
 
 
 def orders_engine(url: str) -> sa.Engine:
-    """An engine that gives up connecting after seconds, not minutes."""
-    connect_args = {"connect_timeout": 5} if url.startswith("mysql") else {}
+    """An engine that gives up connecting after seconds, not minutes, and reads MySQL's times in UTC."""
+    is_mysql = sa.make_url(url).get_backend_name() in MYSQL_DIALECTS
+    connect_args = {"connect_timeout": 5, "init_command": MYSQL_UTC_SESSION} if is_mysql else {}
     return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 

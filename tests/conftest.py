@@ -6,6 +6,7 @@ Each fixture fails the test loudly when its server cannot be had; none of them s
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,30 @@ def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("mariadb-binlog")
     with _throwaway_mariadb(folder, *BINLOG_OPTIONS) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def berlin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway MariaDB whose time zone is Europe/Berlin, daylight saving included (the machine's is UTC)."""
+    with _throwaway_mariadb(tmp_path_factory.mktemp("mariadb-berlin")) as url:
+        zone = subprocess.run(
+            ["mariadb-tzinfo-to-sql", "/usr/share/zoneinfo/Europe/Berlin", "Europe/Berlin"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        client = ["mariadb", "--protocol=tcp", "-h127.0.0.1", f"-P{sa.make_url(url).port}", "-uroot", "mysql"]
+        subprocess.run(client, input=zone, check=True, capture_output=True)
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("set global time_zone = 'Europe/Berlin'")
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def berlin_url(berlin_server: str) -> Iterator[str]:
+    """A fresh, empty database on the Europe/Berlin server, dropped after the test."""
+    yield from fresh_database(berlin_server)
 
 
 @pytest.fixture

@@ -206,6 +206,34 @@ def test_mysql_datetime_microseconds_land_as_the_same_instants(project, mysql_ur
     engine.dispose()
 
 
+def test_timestamp_columns_of_a_server_in_another_time_zone_land_as_their_utc_instants(project, berlin_url):
+    """Read in the server's Europe/Berlin, times landed 1-2 h off, and the autumn change's repeated
+    hour (02:30 CEST, then 02:30 CET) collapsed: the order's Shipped came after its Delivered."""
+    engine = sa.create_engine(berlin_url, connect_args={"init_command": "set time_zone = '+00:00'"})
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "create table Orders (OrderId int, OrderStatus varchar(30), LastUpdated timestamp(6) null default null)"
+        )
+        connection.exec_driver_sql(
+            "insert into Orders values (1, 'Pending', '2026-07-01 10:00:00'),"
+            " (1, 'Shipped', '2026-10-25 00:30:00.000001'), (1, 'Delivered', '2026-10-25 01:30:00')"
+        )
+    settings = project(ORDERS_DB_URL=berlin_url)
+
+    report = runner.run(settings, ("orders",))
+
+    assert report.ok, report.errors
+    expected = [
+        (1, "Delivered", datetime(2026, 10, 25, 1, 30)),
+        (1, "Pending", datetime(2026, 7, 1, 10, 0)),
+        (1, "Shipped", datetime(2026, 10, 25, 0, 30, 0, 1)),
+    ]
+    assert source_rows(engine) == expected
+    assert loaded(settings) == (expected, expected)
+    assert runner.run(settings, ("orders",)).warnings == [], "the per-day check counts in UTC too"
+    engine.dispose()
+
+
 def test_an_unreachable_database_fails_with_one_line_naming_the_setting(project):
     closed_port = "mysql+pymysql://root@127.0.0.1:1/test"
     settings = project(ORDERS_DB_URL=closed_port)
