@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 
 import pyarrow as pa
@@ -199,6 +200,7 @@ def test_two_processes_give_the_same_rows_in_the_same_order_as_one():
 
 CALLER_WITH_A_MAIN_MODULE = """
 import sys
+import time
 from pathlib import Path
 
 with Path(sys.argv[1] if __name__ == "__main__" else {marks!r}).open("a") as marks:
@@ -248,3 +250,48 @@ def test_only_the_first_decrypted_row_of_a_record_is_kept():
         ("r0", {"a": "first"}),
         ("r1", {"b": "fixed"}),
     ]
+
+
+PARENT_OF_WORKERS = """
+import os, sys, time
+import pyarrow as pa
+from multiprocessing import active_children, resource_tracker
+from transforms import log_decryption as decryption
+
+key = sys.argv[1]
+batch = pa.record_batch({"record_id": ["r"], "token": ["not-a-token"], "load_id": ["1"]})
+batches = decryption.decrypt_batches(iter([batch] * 6), [key], rows=10**9, workers=2)
+next(batches)  # both workers have started and answered
+pids = [child.pid for child in active_children()] + [resource_tracker._resource_tracker._pid]
+print(" ".join(map(str, pids)), flush=True)
+time.sleep(600)  # here the test kills this process, as a dbt killed mid-model
+"""
+
+
+def test_decryption_workers_and_their_resource_tracker_exit_when_their_parent_is_killed():
+    """Workers of a killed dbt once waited on its queue for ever (about 165 MB each), reparented to init."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_OF_WORKERS, Fernet.generate_key().decode()],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(pids) == 3, pids
+
+    parent.kill()
+    parent.wait()
+
+    deadline = time.monotonic() + 30
+    while (alive := [pid for pid in pids if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive == [], "processes left behind by the killed parent"
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -12,6 +12,8 @@ import json
 import os
 import re
 import sys
+import threading
+import time
 import types
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -28,6 +30,7 @@ from settings import ConfigError
 MAX_PAYLOAD_CHARS = 1_000_000
 PARALLEL_FROM_ROWS = 50_000
 BATCH_ROWS = 10_000
+PARENT_CHECK_SECONDS = 0.5
 
 INPUT_COLUMNS = ("record_id", "token", "load_id")
 SCHEMA = pa.schema(
@@ -195,7 +198,8 @@ def decrypt_batches(
     if workers == 1:
         yield from (decrypt_batch(batch, keys) for batch in batches)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_die_with, initargs=(os.getpid(),))
+    with pool:
         in_flight: deque[Future] = deque()
         for submitted, batch in enumerate(batches):
             rows_of_batch = [batch.column(name).to_pylist() for name in INPUT_COLUMNS]
@@ -206,6 +210,21 @@ def decrypt_batches(
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+
+def _die_with(parent: int) -> None:
+    """In each worker: exit once `parent` is gone (a dbt killed mid-model), instead of waiting on its queue for ever.
+
+    A killed parent closes nothing the workers wait on: each holds both ends of the pool's queue.
+    The resource tracker exits by itself once no process holds its pipe.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @contextmanager
