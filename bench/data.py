@@ -85,4 +85,4 @@ def load_log_records(warehouse: Path, pipelines_dir: Path, records: int, key: st
     for name, destination in destinations.items():
         pipeline = dlt.pipeline(name, destination=destination, dataset_name="raw", pipelines_dir=str(pipelines_dir))
         file_format = "parquet" if name.endswith("lake") else None
-        pipeline.run(log_api(poll, lambda record_ids: set()), loader_file_format=file_format)
+        pipeline.run(log_api([poll], lambda record_ids: set()), loader_file_format=file_format)

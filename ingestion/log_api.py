@@ -34,16 +34,17 @@ POLLS_COLUMNS = {
     "newest_logtimestamp": {"data_type": "text", "nullable": True},
     "overlaps_previous": {"data_type": "bool", "nullable": True},
 }
-# Ids extracted by this many recent polls are remembered in the state: they cover packages not loaded yet.
+# Ids extracted by this many recent polls (at least) are remembered in the state: they cover packages not
+# loaded yet.
 RECENT_POLLS = 10
 
 
 @dlt.source(name="log_api", schema_contract=RAW_SCHEMA_CONTRACT)
-def log_api(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> DltResource:
-    """`poll` is one answer of the API, shared by every destination; `already_loaded` asks one destination
-    which of some record ids it holds.
+def log_api(polls: list[Poll], already_loaded: Callable[[list[str]], set[str]]) -> DltResource:
+    """`polls` are answers of the API waiting for one destination, oldest first (`waiting_polls`);
+    `already_loaded` asks that destination which of some record ids it holds.
     """
-    resource = logs(poll, already_loaded)
+    resource = logs(polls, already_loaded)
     tables = {"logs": LOGS_COLUMNS, "logs_rejected": REJECTED_COLUMNS, "log_api_polls": POLLS_COLUMNS}
     for table, columns in tables.items():
         # Parquet for both destinations: the lake's raw files are Parquet, and DuckDB loads it natively.
@@ -52,14 +53,23 @@ def log_api(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> DltR
 
 
 @dlt.resource(name="logs", write_disposition="append")
-def logs(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> Iterator:
-    """The poll's records whose `recordId` the destination does not hold yet, exactly as sent, whatever their time;
-    its malformed elements to `logs_rejected`; and one row about the poll to `log_api_polls`.
+def logs(polls: list[Poll], already_loaded: Callable[[list[str]], set[str]]) -> Iterator:
+    """Per poll: its records whose `recordId` the destination does not hold yet, exactly as sent, whatever their
+    time; its malformed elements to `logs_rejected`; and one row about the poll to `log_api_polls`.
     """
     state = dlt.current.resource_state()
     recent: list[list[str]] = state.setdefault("recent_ids", [])
-    known_ids = already_loaded([record["recordId"] for record in poll.records])
+    known_ids = already_loaded(sorted({record["recordId"] for poll in polls for record in poll.records}))
     known_ids.update(record_id for ids in recent for record_id in ids)
+    for poll in polls:
+        yield from _poll_rows(poll, state, known_ids)
+    # Every id this extract took stays known until its package is loaded, however many polls it held.
+    del recent[: -max(RECENT_POLLS, len(polls))]
+    state["extracted_polls"] = [poll.id for poll in polls]
+
+
+def _poll_rows(poll: Poll, state: dict, known_ids: set[str]) -> Iterator:
+    recent: list[list[str]] = state["recent_ids"]
     new: list[dict] = []
     for record in poll.records:
         if record["recordId"] not in known_ids:
@@ -77,7 +87,6 @@ def logs(poll: Poll, already_loaded: Callable[[list[str]], set[str]]) -> Iterato
             newest_loaded,
         )
     recent.append([record["recordId"] for record in new])
-    del recent[:-RECENT_POLLS]
     if new:
         state["newest_logtimestamp"] = max(newest_loaded or "", *(record["logtimestamp"] for record in new))
     if newest is not None:

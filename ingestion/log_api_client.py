@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -44,6 +45,28 @@ class Poll:
     polled_at: datetime
     records: list[dict]
     rejected: list[Rejected]
+    # Unique, and in the order of polling when sorted: names the poll's copy kept for each destination.
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", f"{self.polled_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}")
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "polled_at": self.polled_at.isoformat(),
+                "records": self.records,
+                "rejected": [[reject.record_json, reject.reason] for reject in self.rejected],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Poll:
+        value = json.loads(text)
+        rejected = [Rejected(record_json, reason) for record_json, reason in value["rejected"]]
+        return cls(datetime.fromisoformat(value["polled_at"]), value["records"], rejected, value["id"])
 
     @property
     def served(self) -> int:

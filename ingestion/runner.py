@@ -21,8 +21,8 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.load.exceptions import LoadClientJobFailed
 from dlt.sources import DltSource
 
-from ingestion import log_api_client
-from ingestion.destinations import DATASET, Target, check_lake, targets
+from ingestion import log_api_client, waiting_polls
+from ingestion.destinations import DATASET, DestinationError, Target, check_lake, targets
 from ingestion.log_api import log_api
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import (
@@ -42,6 +42,7 @@ from settings import Settings, redact
 from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
 
 SOURCES = ("logs", "orders")
+WAITS = "nothing is lost: its log polls wait on disk and its orders are read again, for the next run"
 # The last run of each source (when, how long, rows per destination, errors), for `status`.
 LAST_RUNS = "last_runs.json"
 # A source, ready to read: a dlt source for each destination's pipeline, and a check to run after loading.
@@ -117,19 +118,12 @@ class Report:
 def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bool = False) -> Report:
     """Loads `sources` into every destination; one failing pair does not stop the others."""
     report = Report()
-    try:
-        check_lake(settings)
-    except RuntimeError as error:
-        report.errors.append(str(error))
-        report.runs = {name: _source_run(datetime.now(UTC), time.monotonic(), [str(error)]) for name in sources}
-        return report
     destinations = targets(settings)
     report.where = {target.name: target.where for target in destinations}
     pipelines = {target.name: pipeline_for(settings, target) for target in destinations}
-    for target in destinations:
-        _finish_earlier_loads(pipelines[target.name], target, report)
+    ready = [target for target in destinations if _ready(settings, pipelines[target.name], target, report)]
     loaders: dict[str, Callable[[ExitStack], Loader]] = {
-        "logs": lambda stack: _logs_source(settings, stack),
+        "logs": lambda stack: _logs_source(settings, stack, pipelines),
         "orders": lambda stack: _orders_source(settings, stack, full_refresh, report),
     }
     for name in sources:
@@ -141,7 +135,7 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
                 report.errors.append(str(error))
             else:
                 refresh = "drop_resources" if full_refresh and name == "orders" else None
-                _extract_then_load(pipelines, destinations, name, make_source, refresh, report)
+                _extract_then_load(pipelines, ready, name, make_source, refresh, report)
                 if after_load:
                     after_load(pipelines, report)
         report.runs[name] = _source_run(started_at, started, report.errors[errors_before:])
@@ -189,7 +183,7 @@ def _extract_then_load(
         except SourceError as error:
             report.errors.append(f"{name} -> {target.name}: {error}")
         except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
-            report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}")
+            report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}; {WAITS}")
     for target in extracted:
         pipeline = pipelines[target.name]
         _progress(f"{name} -> {target.name}: loading")
@@ -200,30 +194,48 @@ def _extract_then_load(
             report.rejected[(name, target.name)] = counts.get(f"{name}_rejected", 0)
 
 
-def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report) -> None:
+def _ready(settings: Settings, pipeline: dlt.Pipeline, target: Target, report: Report) -> bool:
+    """Whether `target` takes this run's data: it answers, and has loaded what earlier runs left.
+
+    A destination that does not is left out of this run, so that one that is down costs seconds and
+    stops nothing else: its copy of each log poll waits on disk (`waiting_polls`), and its orders are
+    read again from where it stopped.
+    """
+    if target.name == "lake":
+        try:
+            check_lake(settings)
+        except DestinationError as error:
+            report.errors.append(f"lake: {error}; {WAITS}")
+            return False
+    return _finish_earlier_loads(pipeline, target, report)
+
+
+def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report) -> bool:
     """Loads the packages an earlier run left, then takes the destination's state if it is newer than ours.
 
     A run killed after writing a package but before saving its state leaves the newer state in the
     package only; once loaded, `sync_destination` brings it back, so the rows are not read twice.
     A new destination (no dataset yet) starts with a state of its own: dlt drops the local one.
+    False when the packages could not all be loaded.
     """
     if pipeline.has_pending_data:
         _progress(f"{target.name}: a load an earlier run left unfinished goes first")
         if not _normalize_and_load(pipeline, target, "an earlier run", report):
-            return
+            return False
         report.completed_earlier.add(target.name)
     loaded_before = bool(pipeline.state.get("sources"))
     try:
         pipeline.sync_destination()
     except Exception as error:  # noqa: BLE001 (the destination may be down: this run's data waits on disk)
         _progress(f"{target.name}: its state could not be read back ({_root_cause(error)})")
-        return
+        return True
     if loaded_before and not pipeline.state.get("sources"):
         report.notes.append(
             f"{target.name} at {target.where.format(table='…')} holds nothing loaded yet, though this machine has "
             "loaded elsewhere before (WAREHOUSE_PATH or LAKE_URL changed?): it starts a complete load of its own. "
             "Log records the API no longer serves cannot be fetched again: they stay where they were loaded"
         )
+    return True
 
 
 def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
@@ -338,8 +350,12 @@ def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:
     )
 
 
-def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
-    """Polls the API once; every destination gets that same poll, less the records it holds already."""
+def _logs_source(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.Pipeline]) -> Loader:
+    """Polls the API once and keeps the poll on disk for every destination, before any extracts it.
+
+    Each destination then extracts every poll waiting for it (this one, and those of runs it missed),
+    less the records it holds already.
+    """
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
     try:
@@ -347,7 +363,24 @@ def _logs_source(settings: Settings, stack: ExitStack) -> Loader:
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")
-    return lambda pipeline: log_api(poll, lambda record_ids: loaded_record_ids(pipeline, record_ids)), None
+    folders = {
+        pipeline.pipeline_name: waiting_polls.folder_of(settings.pipelines_dir, pipeline.pipeline_name)
+        for pipeline in pipelines.values()
+    }
+    waiting_polls.keep(poll, folders.values())
+
+    def make_source(pipeline: dlt.Pipeline) -> DltSource:
+        polls = waiting_polls.waiting(folders[pipeline.pipeline_name], extracted_polls(pipeline))
+        if len(polls) > 1:
+            destination = pipeline.pipeline_name.removeprefix("elt_")
+            _progress(f"logs -> {destination}: {len(polls) - 1} poll(s) of earlier runs waited for it")
+        return log_api(polls, lambda record_ids: loaded_record_ids(pipeline, record_ids))
+
+    def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
+        for pipeline in pipelines.values():
+            waiting_polls.forget(folders[pipeline.pipeline_name], extracted_polls(pipeline))
+
+    return make_source, after_load
 
 
 def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, report: Report) -> Loader:
@@ -429,6 +462,12 @@ def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, repor
     _progress(f"orders: reading the binary log of {settings.orders_table} at {redact(url)}")
     report.tables["orders"] = "orders_changes"
     return lambda pipeline: orders_binlog(engine, settings.orders_table), None
+
+
+def extracted_polls(pipeline: dlt.Pipeline) -> list[str]:
+    """The ids of the polls the pipeline's last logs extract took (`waiting_polls`)."""
+    resources = pipeline.state.get("sources", {}).get("log_api", {}).get("resources", {})
+    return resources.get("logs", {}).get("extracted_polls", [])
 
 
 def orders_engine(url: str) -> sa.Engine:

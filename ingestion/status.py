@@ -17,8 +17,9 @@ from pathlib import Path
 import duckdb
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from ingestion import waiting_polls
 from ingestion.destinations import targets
-from ingestion.runner import LAST_RUNS, SOURCES, pipeline_for
+from ingestion.runner import LAST_RUNS, SOURCES, extracted_polls, pipeline_for
 from settings import Settings, redact
 from settings.dbt_artifacts import duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
@@ -149,23 +150,29 @@ def _log_facts(warehouse: duckdb.DuckDBPyConnection) -> dict:
     return facts
 
 
-def _packages(settings: Settings) -> dict[str, tuple[int, list[Path]]]:
-    """Per destination: packages extracted but not loaded yet, and packages moved aside for good."""
+def _packages(settings: Settings) -> dict[str, tuple[int, list[Path], int]]:
+    """Per destination: packages extracted but not loaded yet, packages moved aside for good, and log polls
+    kept for it that it has not extracted yet (it was down).
+    """
     packages = {}
     for target in targets(settings):
         pipeline = pipeline_for(settings, target)
         pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
         aside = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
-        packages[target.name] = (pending, sorted(aside.iterdir()) if aside.is_dir() else [])
+        polls = waiting_polls.waiting_ids(
+            waiting_polls.folder_of(settings.pipelines_dir, pipeline.pipeline_name), extracted_polls(pipeline)
+        )
+        packages[target.name] = (pending, sorted(aside.iterdir()) if aside.is_dir() else [], len(polls))
     return packages
 
 
-def _package_lines(packages: dict[str, tuple[int, list[Path]]], settings: Settings) -> list[str]:
+def _package_lines(packages: dict[str, tuple[int, list[Path], int]], settings: Settings) -> list[str]:
     lines = []
-    for destination, (pending, aside) in packages.items():
+    for destination, (pending, aside, polls) in packages.items():
         waiting = f"{pending} load package(s) pending: the next run loads them first" if pending else "none pending"
         moved = f"; {len(aside)} moved aside to {aside[0].parent} (see the README)" if aside else ""
-        lines.append(f"packages: {destination:<9} {waiting}{moved}")
+        kept = f"; {polls} log poll(s) kept for it: the next run that reaches it loads them" if polls else ""
+        lines.append(f"packages: {destination:<9} {waiting}{moved}{kept}")
     return lines
 
 

@@ -6,7 +6,9 @@ Each fixture fails the test loudly when its server cannot be had; none of them s
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,6 +139,32 @@ def s3_lake(s3_endpoint: str) -> dict[str, str]:
     environment = {**S3_KEYS, "AWS_ENDPOINT_URL": s3_endpoint, "LAKE_URL": f"s3://{bucket}/warehouse"}
     readers.s3_client(environment).create_bucket(Bucket=bucket)
     return environment
+
+
+@pytest.fixture
+def hung_endpoint():
+    """An S3 endpoint that accepts connections and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
 
 
 @pytest.fixture

@@ -6,11 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from ingestion import runner
+from ingestion.status import status
 from sandbox import orders_db as shop
 from tests.readers import (
     LOG_COLUMNS,
@@ -40,7 +44,7 @@ def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(proje
     assert_destinations_hold(settings, sandbox, mysql_url)
 
 
-def test_an_unreachable_s3_endpoint_fails_the_run_with_one_line_and_loads_nothing(project, log_api, tmp_path):
+def test_an_unreachable_s3_lake_fails_with_one_line_and_the_warehouse_still_loads(project, log_api, tmp_path):
     _, api_url = log_api
     settings = project(
         LOG_API_URL=api_url,
@@ -54,8 +58,72 @@ def test_an_unreachable_s3_endpoint_fails_the_run_with_one_line_and_loads_nothin
     report = runner.run(settings)
 
     [error] = report.errors
-    assert "AWS_ENDPOINT_URL" in error and "nowhere" in error and "\n" not in error
-    assert warehouse_rows(settings, "logs", LOG_COLUMNS) == []
+    assert error.startswith("lake: cannot reach the lake bucket 'nowhere'") and "\n" not in error
+    assert "AWS_ENDPOINT_URL" in error and "nothing is lost" in error
+    assert len(warehouse_rows(settings, "logs", LOG_COLUMNS)) == 100
+    assert report.rows[("orders", "warehouse")] > 0
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """`path` cannot be written, not even by root (the tests run as root, whom `chmod` does not stop)."""
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_back(project, log_api, tmp_path):
+    """Its copy of each poll was never extracted, so 65 log records the lake held never reached raw.logs."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    assert runner.run(settings).ok
+    engine = sa.create_engine(orders_url)
+
+    with immutable(settings.warehouse_path):
+        for _ in range(4):
+            sandbox.advance(timedelta(minutes=1))
+            shop.advance(engine)
+            down = runner.run(settings)
+            assert down.errors and all("-> warehouse: " in error and "\n" not in error for error in down.errors)
+            assert down.rows[("logs", "lake")] > 0 and ("logs", "warehouse") not in down.rows
+    shown = status(settings)
+    assert "load package(s) pending: the next run loads them first; 4 log poll(s) kept for it" in shown
+    sandbox.advance(timedelta(minutes=4))  # none of the outage's records is served any more
+    shop.advance(engine)
+    engine.dispose()
+    back = runner.run(settings)
+
+    assert back.ok, back.errors
+    assert_destinations_hold(settings, sandbox, orders_url)
+    assert list((settings.pipelines_dir / "waiting_polls").rglob("*.json")) == [], "every kept poll was taken"
+
+
+def test_a_hung_s3_lake_is_left_out_for_seconds_and_gets_every_record_once_it_answers(
+    project, log_api, tmp_path, s3_lake, hung_endpoint
+):
+    """A hung lake once aborted every run after 160 s, and the healthy warehouse got nothing."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    hung = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, **{**s3_lake, "AWS_ENDPOINT_URL": hung_endpoint})
+    engine = sa.create_engine(orders_url)
+
+    for _ in range(2):
+        sandbox.advance(timedelta(minutes=2))
+        shop.advance(engine)
+        report = runner.run(hung)
+        [error] = report.errors
+        assert error.startswith("lake: cannot reach the lake bucket") and "AWS_ENDPOINT_URL" in error
+        assert report.rows[("logs", "warehouse")] > 0 and report.rows[("orders", "warehouse")] > 0
+    sandbox.advance(timedelta(minutes=4))  # the first polls' records are no longer served
+    engine.dispose()
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, **s3_lake)
+    back = runner.run(settings)
+
+    assert back.ok, back.errors
+    assert_destinations_hold(settings, sandbox, orders_url)
 
 
 def test_a_destination_that_failed_is_completed_by_the_next_run(project, log_api, tmp_path):

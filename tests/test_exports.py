@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -381,32 +380,6 @@ def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_delete
 
     assert manifest["partition"].to_pylist() == ["dt=2020-01-09"]
     assert sorted(lake.partitions_present("exports", "orders")) == ["dt=2020-01-09"]
-
-
-@pytest.fixture
-def hung_endpoint():
-    """An S3 endpoint that accepts connections and never answers."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
 
 
 @pytest.mark.timeout(180)
