@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import dlt
@@ -25,10 +27,22 @@ class Target:
     name: str
     where: str
     destination: Destination
+    # The warehouse file or the lake's URL: what dlt's state and packages on this machine belong to.
+    location: str
     loader_file_format: str | None = None
     # A load job that ran but was not marked done (a kill in between) runs again on the next run:
     # the lake then rewrites the same file; the warehouse would insert its rows a second time.
     retried_job_appends_again: bool = False
+
+
+def working_folder(settings: Settings, target: Target) -> Path:
+    """Where dlt keeps the state and packages of `target` on this machine: one folder per destination location.
+
+    A package or state made for one warehouse or lake must never be loaded into another one that the
+    settings name later (and back), so the folder is named by the location, not by the role.
+    """
+    digest = hashlib.sha256(target.location.encode()).hexdigest()[:12]
+    return settings.pipelines_dir / f"{target.name}-{digest}"
 
 
 def targets(settings: Settings) -> list[Target]:
@@ -37,11 +51,13 @@ def targets(settings: Settings) -> list[Target]:
         name="warehouse",
         where=f"{settings.warehouse_path}: {DATASET}.{{table}}",
         destination=dlt.destinations.duckdb(credentials=str(settings.warehouse_path)),
+        location=str(settings.warehouse_path.resolve()),
         retried_job_appends_again=True,
     )
     lake = Target(
         name="lake",
         where=f"{settings.lake_url}/{DATASET}/{{table}}/",
+        location=settings.lake_url,
         destination=dlt.destinations.filesystem(
             bucket_url=settings.lake_url,
             credentials=settings.s3_credentials() if settings.lake_is_s3 else None,

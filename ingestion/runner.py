@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dlt
+import dlt.common.time as dlt_time
 import sqlalchemy as sa
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.runtime.collector import Collector, LogCollector, TqdmCollector
@@ -22,7 +23,7 @@ from dlt.load.exceptions import LoadClientJobFailed
 from dlt.sources import DltSource
 
 from ingestion import log_api_client, waiting_polls
-from ingestion.destinations import DATASET, DestinationError, Target, check_lake, targets
+from ingestion.destinations import DATASET, DestinationError, Target, check_lake, targets, working_folder
 from ingestion.log_api import log_api
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import (
@@ -42,6 +43,8 @@ from settings import Settings, redact
 from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
 
 SOURCES = ("logs", "orders")
+# A clock behind the newest load by more than this is worth a warning (NTP corrects small drifts quietly).
+CLOCK_WARNING_SECONDS = 60
 WAITS = "nothing is lost: its log polls wait on disk and its orders are read again, for the next run"
 # The last run of each source (when, how long, rows per destination, errors), for `status`.
 LAST_RUNS = "last_runs.json"
@@ -122,6 +125,7 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
     report.where = {target.name: target.where for target in destinations}
     pipelines = {target.name: pipeline_for(settings, target) for target in destinations}
     ready = [target for target in destinations if _ready(settings, pipelines[target.name], target, report)]
+    _continue_load_ids([pipelines[target.name] for target in ready], report)
     loaders: dict[str, Callable[[ExitStack], Loader]] = {
         "logs": lambda stack: _logs_source(settings, stack, pipelines),
         "orders": lambda stack: _orders_source(settings, stack, full_refresh, report),
@@ -207,17 +211,62 @@ def _ready(settings: Settings, pipeline: dlt.Pipeline, target: Target, report: R
         except DestinationError as error:
             report.errors.append(f"lake: {error}; {WAITS}")
             return False
-    return _finish_earlier_loads(pipeline, target, report)
+    folder = working_folder(settings, target)
+    elsewhere = any(other != folder for other in settings.pipelines_dir.glob(f"{target.name}-*"))
+    return _finish_earlier_loads(pipeline, target, report, elsewhere)
 
 
-def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report) -> bool:
+def _continue_load_ids(pipelines: list[dlt.Pipeline], report: Report) -> None:
+    """Makes this run's load ids larger than every load id these pipelines have made, whatever the clock says.
+
+    dlt names a package by the wall clock when it is extracted, and relies on those names growing: it
+    loads packages in their order, and takes back the state of the largest when PIPELINES_DIR is gone.
+    A clock stepped back (NTP, a resumed VM, another host) would write smaller names; they continue
+    from the newest load instead, and the run warns.
+    """
+    newest = max((_newest_load_id(pipeline) for pipeline in pipelines), default=0.0)
+    behind = newest - time.time()
+    if behind <= 0:
+        return
+    dlt_time.increasing_precise_time._last = max(dlt_time.increasing_precise_time._last, newest)
+    if behind > CLOCK_WARNING_SECONDS:
+        report.warnings.append(
+            f"this machine's clock is {behind:,.0f} s behind the newest load "
+            f"({datetime.fromtimestamp(newest, UTC):%Y-%m-%d %H:%M:%S} UTC): this run's load ids continue after it, "
+            "so nothing is loaded out of order; set the clock right (NTP)"
+        )
+
+
+def _newest_load_id(pipeline: dlt.Pipeline) -> float:
+    """The largest load id among the pipeline's packages on disk and the loads its destination holds."""
+    local = [
+        *pipeline.list_extracted_load_packages(),
+        *pipeline.list_normalized_load_packages(),
+        *pipeline.list_completed_load_packages(),
+    ]
+    try:
+        with pipeline.sql_client() as client:
+            [(loaded,)] = client.execute_sql(
+                f"select max(load_id) from {client.make_qualified_table_name(pipeline.default_schema.loads_table_name)}"
+            )
+    except Exception:  # noqa: BLE001 (nothing loaded there yet, or no schema: only the local packages count)
+        loaded = None
+    return max((float(load_id) for load_id in [*local, loaded] if load_id), default=0.0)
+
+
+def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report, elsewhere: bool = False) -> bool:
     """Loads the packages an earlier run left, then takes the destination's state if it is newer than ours.
 
     A run killed after writing a package but before saving its state leaves the newer state in the
     package only; once loaded, `sync_destination` brings it back, so the rows are not read twice.
-    A new destination (no dataset yet) starts with a state of its own: dlt drops the local one.
-    False when the packages could not all be loaded.
+    A new destination (no dataset yet) starts with a state of its own: dlt drops the local one. So
+    does one recreated or emptied since it last loaded, even with a load pending for it (that load
+    would recreate the dataset and hide that it is new). `elsewhere`: this machine has loaded into
+    another location of this destination. False when the packages could not all be loaded.
     """
+    if pipeline.has_pending_data and pipeline.list_completed_load_packages() and _emptied(pipeline):
+        _progress(f"{target.name}: holds nothing now, though it was loaded before: its pending load is dropped")
+        pipeline.abort_packages()
     if pipeline.has_pending_data:
         _progress(f"{target.name}: a load an earlier run left unfinished goes first")
         if not _normalize_and_load(pipeline, target, "an earlier run", report):
@@ -229,13 +278,27 @@ def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report
     except Exception as error:  # noqa: BLE001 (the destination may be down: this run's data waits on disk)
         _progress(f"{target.name}: its state could not be read back ({_root_cause(error)})")
         return True
-    if loaded_before and not pipeline.state.get("sources"):
+    if (loaded_before or elsewhere) and not pipeline.state.get("sources"):
+        where = (
+            "there before (recreated or emptied?)"
+            if loaded_before
+            else "elsewhere before (WAREHOUSE_PATH or LAKE_URL changed?)"
+        )
         report.notes.append(
             f"{target.name} at {target.where.format(table='…')} holds nothing loaded yet, though this machine has "
-            "loaded elsewhere before (WAREHOUSE_PATH or LAKE_URL changed?): it starts a complete load of its own. "
+            f"loaded {where}: it starts a complete load of its own. "
             "Log records the API no longer serves cannot be fetched again: they stay where they were loaded"
         )
     return True
+
+
+def _emptied(pipeline: dlt.Pipeline) -> bool:
+    """Whether the destination holds no dataset at all (recreated or emptied); False when it cannot be asked."""
+    try:
+        with pipeline.destination_client() as client:
+            return not client.is_storage_initialized()
+    except Exception:  # noqa: BLE001 (down: its pending load waits, as for any other failure)
+        return False
 
 
 def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
@@ -340,14 +403,31 @@ def dlt_progress() -> Collector:
 
 
 def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:
-    """The dlt pipeline that loads into `target` (its state and packages under PIPELINES_DIR)."""
+    """The dlt pipeline that loads into `target` (its state and packages in the destination's own folder)."""
+    folder = working_folder(settings, target)
+    _move_from_shared_folder(settings.pipelines_dir, folder, f"elt_{target.name}")
     return dlt.pipeline(
         pipeline_name=f"elt_{target.name}",
         destination=target.destination,
         dataset_name=DATASET,
-        pipelines_dir=str(settings.pipelines_dir),
+        pipelines_dir=str(folder),
         progress=dlt_progress(),
     )
+
+
+def _move_from_shared_folder(pipelines_dir: Path, folder: Path, name: str) -> None:
+    """Moves what an earlier version kept for every location at once (`<PIPELINES_DIR>/<name>`) into `folder`.
+
+    That earlier layout belongs to the destination the settings named then, taken to be the current one.
+    """
+    shared = [pipelines_dir / name, pipelines_dir / "failed_packages" / name]
+    if folder.exists() or not any(path.exists() for path in shared):
+        return
+    folder.mkdir(parents=True)
+    for path in shared:
+        if path.exists():
+            (folder / path.relative_to(pipelines_dir)).parent.mkdir(parents=True, exist_ok=True)
+            path.rename(folder / path.relative_to(pipelines_dir))
 
 
 def _logs_source(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.Pipeline]) -> Loader:
@@ -363,10 +443,7 @@ def _logs_source(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")
-    folders = {
-        pipeline.pipeline_name: waiting_polls.folder_of(settings.pipelines_dir, pipeline.pipeline_name)
-        for pipeline in pipelines.values()
-    }
+    folders = {pipeline.pipeline_name: waiting_polls.folder_of(pipeline) for pipeline in pipelines.values()}
     waiting_polls.keep(poll, folders.values())
 
     def make_source(pipeline: dlt.Pipeline) -> DltSource:
@@ -377,8 +454,11 @@ def _logs_source(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.
         return log_api(polls, lambda record_ids: loaded_record_ids(pipeline, record_ids))
 
     def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
-        for pipeline in pipelines.values():
-            waiting_polls.forget(folders[pipeline.pipeline_name], extracted_polls(pipeline))
+        # A copy goes once its destination has loaded it; until then a package holds it too, and if that
+        # package is dropped (the destination was emptied) so is the state that lists it, and it is read again.
+        for name, pipeline in pipelines.items():
+            if ("logs", name) in report.rows:
+                waiting_polls.forget(folders[pipeline.pipeline_name], extracted_polls(pipeline))
 
     return make_source, after_load
 

@@ -18,7 +18,7 @@ import duckdb
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ingestion import waiting_polls
-from ingestion.destinations import targets
+from ingestion.destinations import targets, working_folder
 from ingestion.runner import LAST_RUNS, SOURCES, extracted_polls, pipeline_for
 from settings import Settings, redact
 from settings.dbt_artifacts import duration, freshness_verdicts, read_json
@@ -50,7 +50,8 @@ def status(settings: Settings, now: datetime | None = None) -> str:
         lines.append(f"freshness: as `dbt source freshness` found it at {_time(checked)} ({_ago(checked, now)})")
     else:
         lines.append("freshness: not checked yet (`dbt source freshness`; `make all` and `make schedule` run it)")
-    lines.append(f"more: dlt pipeline --pipelines-dir {settings.pipelines_dir} elt_warehouse info (or trace)")
+    folder = working_folder(settings, targets(settings)[0])
+    lines.append(f"more: dlt pipeline --pipelines-dir {folder} elt_warehouse info (or trace)")
     return "\n".join(lines)
 
 
@@ -159,9 +160,7 @@ def _packages(settings: Settings) -> dict[str, tuple[int, list[Path], int]]:
         pipeline = pipeline_for(settings, target)
         pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
         aside = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
-        polls = waiting_polls.waiting_ids(
-            waiting_polls.folder_of(settings.pipelines_dir, pipeline.pipeline_name), extracted_polls(pipeline)
-        )
+        polls = waiting_polls.waiting_ids(waiting_polls.folder_of(pipeline), extracted_polls(pipeline))
         packages[target.name] = (pending, sorted(aside.iterdir()) if aside.is_dir() else [], len(polls))
     return packages
 

@@ -14,13 +14,16 @@ import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+import dlt
+
 from ingestion.log_api_client import Poll
 
 FOLDER = "waiting_polls"
 
 
-def folder_of(pipelines_dir: Path, pipeline_name: str) -> Path:
-    return pipelines_dir / FOLDER / pipeline_name
+def folder_of(pipeline: dlt.Pipeline) -> Path:
+    """Next to the pipeline's own folder, in the destination's working folder."""
+    return Path(pipeline.pipelines_dir) / FOLDER / pipeline.pipeline_name
 
 
 def keep(poll: Poll, folders: Iterable[Path]) -> None:

@@ -1,11 +1,14 @@
 {#
-    The rows of `relation` of every order that has a row loaded since this incremental model's
-    last run (by dlt load id: the largest `watermark` in the model), so that each such order is
-    recomputed from its whole history and late rows re-cut it correctly. On a full build: every
-    row. Which orders have new rows is read from `order_rows` (the staging view: one scan of the
-    raw table), and every order model is a table, so no run re-aggregates the whole raw table.
+    The rows of `relation` of every order that has a row in a load this incremental model has not
+    processed yet, so that each such order is recomputed from its whole history and late rows re-cut
+    it correctly. On a full build: every row. A load is processed once its batch (`loads`, the
+    `int_order_loads` model: the dbt run that first saw it) is at most the newest batch among the
+    load ids in `watermark`, the model's own column: progress follows the loads seen, never the
+    order of load ids, which a loader's clock can step back. Which orders have new rows is read
+    from `order_rows` (the staging view: one scan of the raw table), and every order model is a
+    table, so no run re-aggregates the whole raw table.
 #}
-{% macro rows_of_orders_loaded_since_last_run(relation, order_rows, watermark) %}
+{% macro rows_of_orders_loaded_since_last_run(relation, order_rows, watermark, loads) %}
     {%- if is_incremental() %}
     select *
     from {{ relation }}
@@ -14,7 +17,15 @@
         from {{ order_rows }}
         where
             last_updated_at is not null
-            and load_id > (select coalesce(max({{ watermark }}), '') from {{ this }})
+            and load_id in (
+                select load_id
+                from {{ loads }}
+                where batch > (
+                    select coalesce(max(batch), 0)
+                    from {{ loads }}
+                    where load_id in (select {{ watermark }} from {{ this }})
+                )
+            )
     )
     {%- else %}
     select * from {{ relation }}

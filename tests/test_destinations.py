@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,12 +15,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingestion import runner
+from ingestion.destinations import targets, working_folder
 from ingestion.status import status
 from sandbox import orders_db as shop
 from tests.readers import (
     LOG_COLUMNS,
     ORDER_COLUMNS,
     assert_destinations_hold,
+    assert_each_record_and_row_once,
     lake_rows,
     seeded,
     source_orders,
@@ -98,7 +101,7 @@ def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_bac
 
     assert back.ok, back.errors
     assert_destinations_hold(settings, sandbox, orders_url)
-    assert list((settings.pipelines_dir / "waiting_polls").rglob("*.json")) == [], "every kept poll was taken"
+    assert list(settings.pipelines_dir.rglob("waiting_polls/*/*.json")) == [], "every kept poll was taken"
 
 
 def test_a_hung_s3_lake_is_left_out_for_seconds_and_gets_every_record_once_it_answers(
@@ -147,6 +150,111 @@ def test_a_destination_that_failed_is_completed_by_the_next_run(project, log_api
     assert completed.ok, completed.errors
     assert completed.completed_earlier == {"lake"}
     assert_destinations_hold(settings, sandbox, orders_url)
+
+
+def test_a_package_left_for_one_warehouse_waits_for_it_while_settings_name_another(project, log_api, tmp_path):
+    """A killed run's package went into whichever warehouse the settings named next: the new one then failed
+    on every run, and the first lost those records for good."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    first = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    second = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, WAREHOUSE_PATH=str(tmp_path / "second.duckdb"))
+    environment = {
+        **os.environ,
+        "LOG_API_URL": api_url,
+        "ORDERS_DB_URL": orders_url,
+        "WAREHOUSE_PATH": str(first.warehouse_path),
+        "LAKE_URL": first.lake_url,
+        "PIPELINES_DIR": str(first.pipelines_dir),
+    }
+    assert runner.run(first).ok
+    sandbox.advance(timedelta(minutes=1))
+    killed = python_module("tests.faults", ("during-normalize", "--source", "logs"), tmp_path, environment)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+    sandbox.advance(timedelta(minutes=1))
+    sandbox.misbehaviour.extra_records = ["just a string"]  # the second warehouse gets raw.logs_rejected
+    elsewhere = runner.run(second)
+    sandbox.misbehaviour.extra_records = []
+    assert elsewhere.ok, elsewhere.errors
+    served = sorted(
+        (record["recordId"], record["logtimestamp"], record["data"])
+        for record in sandbox.pages_sent[-1]
+        if isinstance(record, dict)
+    )
+    assert warehouse_rows(second, "logs", LOG_COLUMNS) == served, "the second holds its own load only"
+
+    sandbox.advance(timedelta(minutes=1))
+    back = runner.run(first)
+
+    assert back.ok, back.errors
+    assert back.completed_earlier == {"warehouse"}
+    assert_each_record_and_row_once(first, sandbox, orders_url)
+
+
+def test_what_an_earlier_version_kept_in_pipelines_dir_moves_to_each_destinations_folder(project, log_api, tmp_path):
+    """Earlier versions kept one `<PIPELINES_DIR>/elt_<destination>` for every location: its pending package
+    and state move to the folder of the destination the settings name."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    environment = {
+        **os.environ,
+        "LOG_API_URL": api_url,
+        "ORDERS_DB_URL": orders_url,
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "LAKE_URL": settings.lake_url,
+        "PIPELINES_DIR": str(settings.pipelines_dir),
+    }
+    assert runner.run(settings).ok
+    sandbox.advance(timedelta(minutes=1))
+    killed = python_module("tests.faults", ("during-normalize",), tmp_path, environment)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    for target in targets(settings):  # the earlier layout
+        folder = working_folder(settings, target)
+        (folder / f"elt_{target.name}").rename(settings.pipelines_dir / f"elt_{target.name}")
+        shutil.rmtree(folder)
+
+    sandbox.advance(timedelta(minutes=1))
+    report = runner.run(settings)
+
+    assert report.ok, report.errors
+    assert report.completed_earlier == {"warehouse", "lake"}
+    assert not (settings.pipelines_dir / "elt_warehouse").exists()
+    assert_each_record_and_row_once(settings, sandbox, orders_url)
+
+
+def test_a_lake_recreated_empty_while_a_package_is_pending_gets_a_complete_load(project, log_api, tmp_path):
+    """The pending package recreated the dataset first, so the complete load was skipped: 34 orders of 549."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+    environment = {
+        **os.environ,
+        "LOG_API_URL": api_url,
+        "ORDERS_DB_URL": orders_url,
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "LAKE_URL": settings.lake_url,
+        "PIPELINES_DIR": str(settings.pipelines_dir),
+    }
+    assert runner.run(settings).ok
+    sandbox.advance(timedelta(minutes=1))
+    engine = sa.create_engine(orders_url)
+    shop.advance(engine)
+    engine.dispose()
+    killed = python_module("tests.faults", ("during-load-into-lake",), tmp_path, environment)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    shutil.rmtree(settings.lake_url)
+
+    sandbox.advance(timedelta(minutes=1))
+    report = runner.run(settings)
+
+    assert report.ok, report.errors
+    assert any(note.startswith("lake at ") and "starts a complete load" in note for note in report.notes)
+    assert lake_rows(settings, "orders", ORDER_COLUMNS) == source_orders(orders_url)
+    served_since = {record["recordId"] for page in sandbox.pages_sent[1:] for record in page}
+    assert sorted(row[0] for row in lake_rows(settings, "logs", LOG_COLUMNS)) == sorted(served_since)
+    assert_each_record_and_row_once(settings, sandbox, orders_url, destinations=(warehouse_rows,))
 
 
 def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(project, log_api, tmp_path):

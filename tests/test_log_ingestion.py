@@ -10,6 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ingestion import runner
+from ingestion.destinations import targets, working_folder
 from ingestion.log_api_client import LOGTIMESTAMP_FORMAT, is_logtimestamp
 from tests.readers import lake_rows, warehouse_rows
 
@@ -261,7 +262,7 @@ def test_a_package_the_warehouse_refuses_for_good_is_moved_aside_and_blocks_no_l
     refused = runner.run(settings, ("logs",))
 
     [error] = refused.errors
-    kept = settings.pipelines_dir / "failed_packages" / "elt_warehouse"
+    kept = working_folder(settings, targets(settings)[0]) / "failed_packages" / "elt_warehouse"
     assert error.startswith("logs -> warehouse: a load package failed for good") and "\n" not in error
     assert f"moved aside to {kept}" in error
     assert any(path.suffix == ".parquet" for path in kept.rglob("*"))

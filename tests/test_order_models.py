@@ -6,15 +6,18 @@ and a `--full-refresh` build on the same raw data, must both equal it after ever
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox import orders_db as shop
+from settings import REPO_ROOT
 from tests.workspace import Workspace
 
 ORDER_MODELS = ("orders", "order_status_history")
@@ -213,3 +216,52 @@ def test_a_row_without_last_updated_is_left_out_of_the_history_with_a_warning(tm
     assert "WARN 1 not_null_stg_orders_db__orders_last_updated_at" in output
     assert built(workspace) == truth([row for row in source_rows(engine) if row[2] is not None])
     assert workspace.query("select count(*) from orders where order_id = 4") == [(0,)]
+
+
+def test_rows_a_loader_with_its_clock_two_hours_behind_loaded_reach_the_models_and_are_never_doubled(tmp_path):
+    """Such a run writes smaller load ids: the models, keeping only rows loaded after their largest, skipped its
+    rows under a green build; and with PIPELINES_DIR deleted, dlt took back the state of the largest load id,
+    the older one, and read those rows again."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.seed(engine, orders=30)
+    workspace = Workspace(tmp_path / "project", ORDERS_DB_URL=str(engine.url), PYTHONPATH=str(REPO_ROOT))
+    build_orders(workspace)
+    shop.advance(engine)
+
+    behind = workspace.cli("tests.clock", "7200", "--source", "orders")
+    assert behind.returncode == 0, behind.stderr
+    assert re.search(r"warning: this machine's clock is 7,[01]\d\d s behind the newest load", behind.stderr)
+    workspace.dbt("build", "--select", "+order_status_history", "+orders")
+    assert built(workspace) == truth(source_rows(engine)), "the rows of the run behind are modelled"
+
+    shutil.rmtree(workspace.settings.pipelines_dir)
+    shop.advance(engine)
+    build_orders(workspace)
+    assert sorted(workspace.query("select order_id, order_status, last_updated from raw.orders")) == sorted(
+        source_rows(engine)
+    ), "every source row once in raw"
+    assert built(workspace) == truth(source_rows(engine)) == full_refresh_of(workspace, tmp_path / "refresh")
+    engine.dispose()
+
+
+def test_a_load_with_a_smaller_load_id_than_those_already_modelled_is_modelled(tmp_path):
+    """The models' progress follows the set of loads they have seen, not the order of load ids (which another
+    loader host, or one whose clock stepped back before load ids were kept increasing, can break)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    shop.seed(engine, orders=20)
+    workspace = Workspace(tmp_path / "project", ORDERS_DB_URL=str(engine.url))
+    build_orders(workspace)
+    engine.dispose()
+    with duckdb.connect(str(workspace.settings.warehouse_path)) as warehouse:
+        [(oldest,)] = warehouse.execute("select min(_dlt_load_id) from raw.orders").fetchall()
+        warehouse.execute(
+            "insert into raw.orders (order_id, order_status, last_updated, _dlt_load_id, _dlt_id)"
+            " values (1, 'Returned', timestamp '2020-08-01 10:00:00', ?, 'a-load-from-behind')",
+            [f"{float(oldest) - 7200:.7f}"],
+        )
+
+    workspace.dbt("build", "--select", "+order_status_history", "+orders")
+
+    raw = workspace.query("select order_id, order_status, last_updated from raw.orders")
+    assert (1, "Returned", datetime(2020, 8, 1, 10, 0)) in built(workspace)[0]
+    assert built(workspace) == truth(raw) == full_refresh_of(workspace, tmp_path / "refresh")

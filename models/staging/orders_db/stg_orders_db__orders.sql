@@ -3,9 +3,9 @@
     The source's rows, one per row: as read by `LastUpdated` (ORDERS_CAPTURE=timestamp), or, in binlog
     mode, the table's current rows replayed from its changes: every row image after a change counts
     +1, every image before one -1, and what sums above zero is there now (the table has no key, so a
-    row is its values; identical rows count as copies). A row's `load_id` is then the newest load
-    of any change to its order, so the incremental order models recompute an order after an update
-    or a delete, as they do after a new row.
+    row is its values; identical rows count as copies). A row's `load_id` is then the load of the
+    latest change to its order in the log, so the incremental order models recompute an order
+    after an update or a delete, as they do after a new row.
 #}
 {%- if env_var('ORDERS_CAPTURE', 'timestamp') | lower == 'binlog' %}
 with
@@ -18,6 +18,9 @@ with
     'after__order_id': 'bigint',
     'after__order_status': 'varchar',
     'after__last_updated': 'timestamp',
+    'binlog_file': 'varchar',
+    'binlog_position': 'bigint',
+    'row_in_event': 'bigint',
     '_dlt_load_id': 'varchar',
 } %}
 
@@ -38,6 +41,9 @@ row_images as (
         after__order_status as order_status,
         after__last_updated as last_updated,
         1 as copies,
+        binlog_file,
+        binlog_position,
+        row_in_event,
         _dlt_load_id
     from changes
     where operation in ('snapshot', 'insert', 'update')
@@ -47,6 +53,9 @@ row_images as (
         before__order_status as order_status,
         before__last_updated as last_updated,
         -1 as copies,
+        binlog_file,
+        binlog_position,
+        row_in_event,
         _dlt_load_id
     from changes
     where operation in ('update', 'delete')
@@ -64,9 +73,10 @@ current_rows as (
 ),
 
 latest_change_per_order as (
+    -- the load of the order's last change in the log's order (load ids follow the loader's clock)
     select
         order_id,
-        max(_dlt_load_id) as load_id
+        arg_max(_dlt_load_id, struct_pack(binlog_file, binlog_position, row_in_event)) as load_id
     from row_images
     group by order_id
 ),
