@@ -304,13 +304,17 @@ def _emptied(pipeline: dlt.Pipeline) -> bool:
 def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
     """Normalizes and loads every pending package; True when the destination has them all.
 
-    A package that cannot be normalized, or that the destination refuses for good, is moved aside
-    (it would fail the same way on every run); one the destination could not take now stays for the next run.
+    A package whose data cannot be normalized, or that the destination refuses for good, is moved aside
+    (it would fail the same way on every run). One that failed for a reason of this machine's (a full
+    disk, a folder it may not write) or that the destination could not take now stays for the next run.
     """
     try:
         pipeline.normalize()
-    except Exception as error:  # noqa: BLE001 (the package's data itself is at fault: it never gets better)
-        _move_aside(pipeline, target, name, error, report)
+    except Exception as error:  # noqa: BLE001 (sorted: the machine's fault waits, the data's is moved aside)
+        if _machine_fault(error):
+            report.errors.append(f"{name} -> {target.name}: {_root_cause(error)} (kept; the next run loads it first)")
+        else:
+            _move_aside(pipeline, target, name, error, report)
         return False
     try:
         info = pipeline.load()
@@ -358,6 +362,15 @@ def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Except
         f"{name} -> {target.name}: a load package failed for good ({_root_cause(error)}); it was moved aside to "
         f"{kept} and later runs go on without it: inspect it there, fix the cause, then delete the folder"
     )
+
+
+def _machine_fault(error: BaseException | None) -> bool:
+    """Whether the operating system refused (OSError: no space, no permission, an I/O error), not the data."""
+    while error is not None:
+        if isinstance(error, OSError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _refused_for_good(error: BaseException) -> bool:

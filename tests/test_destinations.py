@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from dlt.common.storages.load_storage import LoadStorage
 
 from ingestion import runner
 from ingestion.destinations import targets, working_folder
@@ -255,6 +257,35 @@ def test_a_lake_recreated_empty_while_a_package_is_pending_gets_a_complete_load(
     served_since = {record["recordId"] for page in sandbox.pages_sent[1:] for record in page}
     assert sorted(row[0] for row in lake_rows(settings, "logs", LOG_COLUMNS)) == sorted(served_since)
     assert_each_record_and_row_once(settings, sandbox, orders_url, destinations=(warehouse_rows,))
+
+
+def test_a_disk_full_during_normalize_keeps_the_packages_and_the_next_run_loads_them(
+    project, log_api, tmp_path, monkeypatch
+):
+    """Each was reported as failed for good and moved aside, where a user following the message deletes good data."""
+    sandbox, api_url = log_api
+    orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as disk:
+        disk.setattr(LoadStorage, "commit_new_load_package", disk_full)
+        full = runner.run(settings)
+    assert len(full.errors) == 4, full.errors
+    assert all(
+        "No space left on device" in error and error.endswith("(kept; the next run loads it first)")
+        for error in full.errors
+    )
+    assert not list(settings.pipelines_dir.rglob("failed_packages/*/*"))
+
+    sandbox.advance(timedelta(minutes=1))
+    completed = runner.run(settings)
+
+    assert completed.ok, completed.errors
+    assert completed.completed_earlier == {"warehouse", "lake"}
+    assert_destinations_hold(settings, sandbox, orders_url)
 
 
 def test_a_run_killed_mid_load_is_completed_by_the_next_without_duplicates(project, log_api, tmp_path):
