@@ -18,6 +18,7 @@ import dlt.common.time as dlt_time
 import sqlalchemy as sa
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.runtime.collector import Collector, LogCollector, TqdmCollector
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.load.exceptions import LoadClientJobFailed
 from dlt.sources import DltSource
@@ -187,6 +188,9 @@ def _extract_then_load(
         except SourceError as error:
             report.errors.append(f"{name} -> {target.name}: {error}")
         except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
+            if changed := _changed_type(error):
+                report.errors.append(f"{name} -> {target.name}: {changed}")
+                continue
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}; {WAITS}")
     for target in extracted:
         pipeline = pipelines[target.name]
@@ -361,6 +365,20 @@ def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Except
     report.errors.append(
         f"{name} -> {target.name}: a load package failed for good ({_root_cause(error)}); it was moved aside to "
         f"{kept} and later runs go on without it: inspect it there, fix the cause, then delete the folder"
+    )
+
+
+def _changed_type(error: BaseException | None) -> str | None:
+    """What to do when a source column's type changed under a raw table (the schema contract freezes types)."""
+    while error is not None and not isinstance(error, DataValidationError):
+        error = error.__cause__ or error.__context__
+    if error is None or error.schema_entity != "data_type":
+        return None
+    existing = (error.table_schema or {}).get("columns", {}).get(error.column_name, {}).get("data_type", "another type")
+    return (
+        f"the source's column {error.column_name} changed type, and raw.{error.table_name} holds it as {existing}: "
+        "both destinations refuse the new rows rather than hold two types (the cursor does not move). Change the "
+        "column back, or reload the table with its new type: `python -m ingestion run --source orders --full-refresh`"
     )
 
 

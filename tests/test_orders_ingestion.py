@@ -234,6 +234,32 @@ def test_timestamp_columns_of_a_server_in_another_time_zone_land_as_their_utc_in
     engine.dispose()
 
 
+def test_a_column_whose_type_changes_is_refused_by_both_destinations_with_what_to_do(project, mysql_url):
+    """`OrderId` became VARCHAR with `A-9003`: the lake took it, the warehouse refused it on every run."""
+    engine = sa.create_engine(mysql_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("create table Orders (OrderId int, OrderStatus varchar(30), LastUpdated datetime)")
+        connection.exec_driver_sql("insert into Orders values (1, 'Pending', '2020-01-01 10:00:00')")
+    settings = project(ORDERS_DB_URL=mysql_url)
+    assert runner.run(settings, ("orders",)).ok
+    with engine.begin() as connection:
+        connection.exec_driver_sql("alter table Orders modify OrderId varchar(20)")
+        connection.exec_driver_sql("insert into Orders values ('A-9003', 'Pending', '2020-01-01 11:00:00')")
+
+    for _ in range(2):
+        report = runner.run(settings, ("orders",))
+        assert [error.split(":")[0] for error in report.errors] == ["orders -> warehouse", "orders -> lake"]
+        assert all("column order_id changed type" in error and "--full-refresh" in error for error in report.errors)
+        assert not list(settings.pipelines_dir.rglob("failed_packages/*/*")), "nothing is called failed for good"
+    assert loaded(settings) == ([(1, "Pending", datetime(2020, 1, 1, 10))],) * 2
+
+    full = runner.run(settings, ("orders",), full_refresh=True)
+    assert full.ok, full.errors
+    assert sorted(lake_rows(settings, "orders", ["order_id"])) == [("1",), ("A-9003",)]
+    assert sorted(warehouse_rows(settings, "orders", ["order_id"])) == [("1",), ("A-9003",)]
+    engine.dispose()
+
+
 def test_an_unreachable_database_fails_with_one_line_naming_the_setting(project):
     closed_port = "mysql+pymysql://root@127.0.0.1:1/test"
     settings = project(ORDERS_DB_URL=closed_port)
