@@ -29,6 +29,9 @@ class RunLockBusyError(RuntimeError):
 
 
 def lock_path(warehouse_path: Path) -> Path:
+    """The lock file of the warehouse, by its full path: dbt names it relative to its folder (the
+    default `data/warehouse.duckdb`), the loader and the scheduler absolute, and all must agree."""
+    warehouse_path = Path(warehouse_path).resolve()
     return warehouse_path.with_name(warehouse_path.name + ".lock")
 
 

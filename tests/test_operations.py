@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from settings import REPO_ROOT
-from settings.run_lock import lock_path
+from settings.run_lock import lock_path, run_lock
 from tests.readers import LOG_COLUMNS, warehouse_rows
 from tests.workspace import Workspace, as_a_user, checkout
 
@@ -68,6 +68,29 @@ def test_a_second_run_or_dbt_waits_then_exits_with_one_line_naming_the_holder(tm
     sandbox.misbehaviour.hold.set()
     assert first.wait() == 0
     assert len(warehouse_rows(workspace.settings, "logs", LOG_COLUMNS)) == 100
+
+
+TAKE_THE_LOCK = """
+from pathlib import Path
+from settings.run_lock import run_lock
+with run_lock(Path("data/warehouse.duckdb"), "dbt build", 0):
+    print("taken")
+"""
+
+
+def test_a_command_the_lock_holder_starts_takes_it_with_the_default_relative_warehouse_path(tmp_path):
+    """`make schedule` with the default settings: its dbt named `data/warehouse.duckdb`, the scheduler the
+    absolute path, so dbt waited on the lock its own scheduler held and the run failed after minutes."""
+    with run_lock(tmp_path / "data" / "warehouse.duckdb", "python -m warehouse schedule", 0):
+        child = subprocess.run(
+            [sys.executable, "-c", TAKE_THE_LOCK],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert (child.returncode, child.stdout) == (0, "taken\n"), child.stderr
 
 
 def test_a_lock_whose_holder_died_is_taken_at_once(tmp_path, held_api):
