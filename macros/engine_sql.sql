@@ -4,17 +4,30 @@
     macros (`dbt.datediff`, `dbt.type_string`, …) cover the rest.
 #}
 
-{# `YYYYmmddHHMMSS` text (the log API's `logtimestamp`) as a timestamp. #}
+{# `YYYYmmddHHMMSS` text (the log API's `logtimestamp`) as a timestamp; NULL for text that is not such a time. #}
 {% macro compact_timestamp(column) %}
     {{- return(adapter.dispatch('compact_timestamp')(column)) -}}
 {% endmacro %}
 
 {% macro default__compact_timestamp(column) -%}
-    strptime({{ column }}, '%Y%m%d%H%M%S')
+    try_strptime({{ column }}, '%Y%m%d%H%M%S')
 {%- endmacro %}
 
 {% macro spark__compact_timestamp(column) -%}
-    to_timestamp({{ column }}, 'yyyyMMddHHmmss')
+    try_to_timestamp({{ column }}, 'yyyyMMddHHmmss')
+{%- endmacro %}
+
+{#- A raw log record's three fields as the JSON object the API sent them in. -#}
+{% macro log_record_json(record_id, logtimestamp, data) %}
+    {{- return(adapter.dispatch('log_record_json')(record_id, logtimestamp, data)) -}}
+{% endmacro %}
+
+{% macro default__log_record_json(record_id, logtimestamp, data) -%}
+    cast(json_object('recordId', {{ record_id }}, 'logtimestamp', {{ logtimestamp }}, 'data', {{ data }}) as varchar)
+{%- endmacro %}
+
+{% macro spark__log_record_json(record_id, logtimestamp, data) -%}
+    to_json(named_struct('recordId', {{ record_id }}, 'logtimestamp', {{ logtimestamp }}, 'data', {{ data }}))
 {%- endmacro %}
 
 

@@ -33,7 +33,19 @@ RAW_TABLES = {
 DBT_PROJECT = DbtProject(project_dir=REPO_ROOT, target_path=Path("target") / "dagster")
 # The dbt next to this Python: the venv need not be on PATH (under `make`, cron or systemd it is not).
 DBT = str(Path(sys.executable).parent / "dbt")
-if not DBT_PROJECT.manifest_path.exists() or DBT_PROJECT.preparer.using_dagster_dev():
+# What the manifest is parsed from: a model added since (a `git pull`) must not be missing from it.
+DBT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data_tests", "analyses")
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    parsed = manifest.stat().st_mtime
+    files = [path for name in DBT_SOURCES for path in [REPO_ROOT / name, *(REPO_ROOT / name).rglob("*")]]
+    return any(path.is_file() and path.stat().st_mtime > parsed for path in files)
+
+
+if _manifest_is_stale(DBT_PROJECT.manifest_path) or DBT_PROJECT.preparer.using_dagster_dev():
     # `dbt parse`: the manifest dagster-dbt reads the models from
     subprocess.run([DBT, "parse", "--quiet", "--target-path", str(DBT_PROJECT.target_path)], cwd=REPO_ROOT, check=True)
 

@@ -1,5 +1,6 @@
 """The optional Dagster extra: the ingestion and every dbt model as assets, one run at a time."""
 
+import os
 import subprocess
 import sys
 
@@ -75,3 +76,18 @@ def test_a_dagster_run_waits_for_the_same_lock_as_every_other_run(definitions):
     assert not workspace.settings.warehouse_path.exists() or workspace.query(
         "select count(*) from information_schema.tables where table_name = 'orders'"
     ) == [(0,)]
+
+
+def test_the_manifest_dagster_reads_is_parsed_again_once_a_project_file_is_newer(tmp_path):
+    """A model added since the last parse (a `git pull`) made every materialization fail with a KeyError."""
+    from orchestration.dagster_definitions import DBT_SOURCES, _manifest_is_stale
+
+    manifest = tmp_path / "manifest.json"
+    assert _manifest_is_stale(manifest)
+    manifest.write_text("{}")
+    files = [path for name in DBT_SOURCES for path in (REPO_ROOT / name).rglob("*") if path.is_file()]
+    newest = max(path.stat().st_mtime for path in files)
+    os.utime(manifest, (newest + 1, newest + 1))
+    assert not _manifest_is_stale(manifest)
+    os.utime(manifest, (newest - 1, newest - 1))
+    assert _manifest_is_stale(manifest)

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from cryptography.fernet import Fernet
 
+from ingestion.status import status
 from sandbox import log_api as sandbox_api
 from tests.workspace import Workspace
 
@@ -171,3 +172,26 @@ def test_a_duplicate_raw_row_warns_and_blocks_no_model(tmp_path, api):
     assert "ERROR=0" in output and "SKIP=0" in output
     assert "WARN 1 source_unique_log_api_logs_record_id" in output
     assert workspace.query("select count(*), count(distinct record_id) from logs") == [(100, 100)]
+
+
+def test_a_raw_record_whose_logtimestamp_is_not_a_time_is_quarantined_and_stops_no_build(tmp_path, api):
+    """Warehouses loaded before the raw boundary refused such records hold some: every build failed (ERROR=1
+    SKIP=29) and `make status` died with a traceback."""
+    _, url = api
+    workspace = Workspace(tmp_path, LOG_API_URL=url, FERNET_KEY=OLD_KEY)
+    workspace.ingest("logs")
+    with duckdb.connect(str(workspace.settings.warehouse_path)) as warehouse:
+        warehouse.execute(
+            "insert into raw.logs (record_id, logtimestamp, data, _dlt_load_id, _dlt_id)"
+            " select 'words', 'not-a-time', data, _dlt_load_id, 'a-row-from-before' from raw.logs limit 1"
+        )
+
+    output = workspace.dbt(*LOG_BUILD)
+
+    assert "ERROR=0" in output and "SKIP=0" in output
+    assert workspace.query("select count(*) from logs where record_id = 'words'") == [(0,)]
+    [(data, reason)] = workspace.query("select data, reason from logs_quarantine where record_id = 'words'")
+    assert reason == "malformed: logtimestamp is not a UTC time as YYYYmmddHHMMSS"
+    assert json.loads(data)["logtimestamp"] == "not-a-time"
+    shown = status(workspace.settings)
+    assert "warehouse    101 rows; newest record 2023-03-16" in shown
