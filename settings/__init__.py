@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import jinja2
 import yaml
@@ -219,13 +219,24 @@ def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None)
 
 
 def redact(url: str) -> str:
-    """The URL with its password and every query-string value replaced, safe to print in progress and errors."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = "&".join(f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in parts.query.split("&") if pair)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """The URL with its password and every query-string value replaced, safe to print in progress and errors.
+
+    Read as SQLAlchemy reads a URL, not as `urlsplit` does: the password runs from the first `:` of the
+    user part to the first `@`, so it may hold `/`, `#` or `?` unescaped. The rest is kept as written
+    (`sqlite:////tmp/shop.sqlite` keeps its four slashes).
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    userinfo, at, after = rest.partition("@")
+    user, colon, _ = userinfo.partition(":")
+    if at and colon and "/" not in user:
+        rest = f"{user}:***@{after}"
+    address, question, query = rest.partition("?")
+    if question:
+        pairs = (f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair for pair in query.split("&") if pair)
+        address = f"{address}?{'&'.join(pairs)}"
+    return f"{scheme}://{address}"
 
 
 def _choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str:
