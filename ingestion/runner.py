@@ -131,6 +131,11 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
         "logs": lambda stack: _logs_source(settings, stack, pipelines),
         "orders": lambda stack: _orders_source(settings, stack, full_refresh, report),
     }
+    if "logs" in sources and settings.log_api_url and not (settings.fernet_key or "").replace(",", "").strip():
+        report.warnings.append(
+            "FERNET_KEY is not set: the log records land encrypted, as always, but dbt's logs model cannot decrypt "
+            "them; set it to the key the log API encrypts with (several comma-separated, newest first)"
+        )
     for name in sources:
         started_at, started, errors_before = datetime.now(UTC), time.monotonic(), len(report.errors)
         with ExitStack() as stack:
