@@ -74,8 +74,9 @@ class ForkServer:
         )
         self.busy = threading.Lock()
         self.streams = Path(tempfile.mkdtemp(prefix="fork-server-"))
-        ready = self.process.stdout.readline()
-        assert json.loads(ready or "{}").get("ready"), "the fork server did not start: see its stderr above"
+        ready = json.loads(self.process.stdout.readline() or "{}")
+        assert ready.get("ready"), "the fork server did not start: see its stderr above"
+        self.parsed = ready["parsed"] and Path(ready["parsed"])
 
     def close(self) -> None:
         self.process.stdin.close()  # the server ends at the end of its input
@@ -125,8 +126,12 @@ def _fork_server() -> ForkServer:
 
 @functools.cache
 def _shared_parses() -> Path:
+    """Partial parses by `_parse_key`, the first being the fork server's warm-up parse (no `--vars`, default target)."""
     folder = Path(tempfile.mkdtemp(prefix="dbt-parses-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    warm_up = _fork_server().parsed
+    if warm_up and warm_up.exists():
+        shutil.copy(warm_up, folder / f"{_parse_key(())}.msgpack")
     return folder
 
 
