@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -168,7 +169,7 @@ INTERRUPTED_EXPORT = textwrap.dedent(
     connection = duckdb.connect(sys.argv[1])
     table = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
     lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": sys.argv[2]}))
-    lake_export.export(connection, lake, table, dict(connection.sql("select * from manifest").fetchall()))
+    lake_export.export(connection, lake, table, lake_export.previous_manifest(connection, "manifest"))
     """
 )
 
@@ -182,7 +183,7 @@ def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_f
             "create table facts as select range as id, range % 5 as part_key, 'v1' as version from range(500)"
         )
         connection.register("first_manifest", lake_export.export(connection, lake, facts, {}))
-        connection.execute("create table manifest as select partition, fingerprint from first_manifest")
+        connection.execute("create table manifest as select * from first_manifest")
         connection.execute("update facts set version = 'v2'")
 
     killed = subprocess.run(
@@ -201,7 +202,7 @@ def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_f
     assert all(rows == distinct == 100 for _, _, rows, distinct in versions)
 
     with duckdb.connect(str(database)) as connection:
-        lake_export.export(connection, lake, facts, dict(connection.sql("select * from manifest").fetchall()))
+        lake_export.export(connection, lake, facts, lake_export.previous_manifest(connection, "manifest"))
         assert connection.execute(
             f"select count(*) filter (where version = 'v2'), count(distinct id) from {exported}"
         ).fetchone() == (500, 500)
@@ -379,7 +380,34 @@ def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_delete
         manifest = lake_export.export(connection, lake, orders, {})
 
     assert manifest["partition"].to_pylist() == ["dt=2020-01-09"]
-    assert sorted(lake.partitions_present("exports", "orders")) == ["dt=2020-01-09"]
+    assert sorted(lake.files("exports", "orders")) == ["dt=2020-01-09/part_0.parquet"]
+
+
+def test_partitions_another_engine_or_a_person_rewrote_are_written_again_and_nothing_else_is_left(tmp_path):
+    """What a Spark build leaves in the export folders (its own part files, `_SUCCESS` at the top) with the same
+    rows, a partition file replaced by hand, and a stray copy: the next export publishes every row once."""
+    lake_url = tmp_path / "lake"
+    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
+    facts = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
+    folder = lake_url / "exports" / "facts"
+    exported = f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
+    with duckdb.connect() as connection:
+        connection.execute("create table facts as select range as id, range % 4 as part_key from range(400)")
+        connection.register("first", lake_export.export(connection, lake, facts, {}))
+        connection.execute("create table manifest as select * from first")
+
+        spark_file = folder / "part=0" / "part-00000-3f1e.c000.snappy.parquet"
+        (folder / "part=0" / "part_0.parquet").rename(spark_file)
+        (folder / "_SUCCESS").touch()
+        (folder / "._SUCCESS.crc").write_bytes(b"crc")
+        by_hand = folder / "part=1" / "part_0.parquet"
+        connection.execute(f"copy (select id from facts where part_key = 1 limit 3) to '{by_hand}'")
+        shutil.copy(folder / "part=2" / "part_0.parquet", folder / "part=2" / "part_0 (copy).parquet")
+        lake_export.export(connection, lake, facts, lake_export.previous_manifest(connection, "manifest"))
+
+        assert connection.execute(f"select count(*), count(distinct id) from {exported}").fetchone() == (400, 400)
+    files = sorted(str(file.relative_to(folder)) for file in folder.rglob("*") if file.is_file())
+    assert files == [f"part={part}/part_0.parquet" for part in range(4)]
 
 
 @pytest.mark.timeout(180)

@@ -184,6 +184,11 @@ def test_the_spark_build_equals_the_duckdb_build_row_for_row_and_its_incremental
     spark_build(workspace, "--full-refresh")
     assert spark_models(workspace) == spark_incremental
 
+    # `make spark` then `make build`: DuckDB, whose manifests call every partition current, exports
+    # over what Spark wrote (its build had left exports/ empty).
+    workspace.dbt("build")
+    assert exports(workspace) == exports(duckdb_side)
+
 
 def test_a_plain_dbt_run_on_the_spark_target_says_which_command_prepares_its_session(tmp_path):
     workspace = Workspace(tmp_path)

@@ -5,6 +5,11 @@ fingerprints every partition, rewrites only those whose rows changed since the m
 previous run (and deletes those that emptied), and publishes each one by an atomic replace: a
 rename on a local disk, a single PUT on S3. Readers see the old or the new partition, never a
 mix; a run cut off mid-way leaves every partition whole, and the next run finishes the job.
+
+The manifest is trusted only as far as the lake agrees with it: a partition is left alone when
+its folder holds the one file the manifest recorded (its name and size), and rewritten when that
+file is missing, another took its place, or others sit beside it (what a Spark build of the same
+models, or a person, leaves). Every other file under `exports/<name>/` is deleted.
 """
 
 from __future__ import annotations
@@ -33,8 +38,18 @@ MANIFEST_SCHEMA = pa.schema(
         ("rows", pa.int64()),
         ("fingerprint", pa.string()),
         ("exported_at", pa.timestamp("us")),
+        ("file_bytes", pa.int64()),
     ]
 )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a manifest says of one partition: its rows' fingerprint and the size of the file published
+    (None in manifests written before sizes were kept)."""
+
+    fingerprint: str
+    file_bytes: int | None = None
 
 
 class LakeUnavailableError(RuntimeError):
@@ -69,19 +84,18 @@ class Lake:
         else:
             self.filesystem.put_file(str(local_file), target)
 
-    def partitions_present(self, *parts: str) -> set[str]:
-        """The partition folders under `parts` that hold a file (one listing, however many partitions)."""
+    def files(self, *parts: str) -> dict[str, int]:
+        """Every file under `parts`, by its path below them, with its size (one listing, however many)."""
         folder = self.path(*parts).rstrip("/")
         if not self.filesystem.exists(folder):
-            return set()
-        return {file.rsplit("/", 1)[0].removeprefix(folder).strip("/") for file in self.filesystem.find(folder)}
+            return {}
+        found = self.filesystem.find(folder, detail=True)
+        return {name.removeprefix(folder).strip("/"): int(info["size"]) for name, info in found.items()}
 
-    def remove_partition(self, *parts: str) -> None:
-        folder = self.path(*parts)
-        for file in self.filesystem.find(folder):
-            self.filesystem.rm_file(file)
+    def remove_file(self, *parts: str) -> None:
+        self.filesystem.rm_file(self.path(*parts))
         if self.is_local:
-            _remove_empty_folders(Path(folder), stop=Path(self.root))
+            _remove_empty_folders(Path(self.path(*parts)).parent, stop=Path(self.root))
 
     def remove_others(self, keep: str, *parts: str) -> None:
         """Deletes files in the partition folder other than `keep` (left by an older layout)."""
@@ -150,15 +164,18 @@ def export_model(dbt, session: duckdb.DuckDBPyConnection, settings: Settings, ta
         ) from error
 
 
-def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    """partition -> fingerprint, as the last successful run left them (empty on the first run)."""
+def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, Recorded]:
+    """What the last successful run left, by partition (empty on the first run)."""
     try:
-        return dict(session.sql(f"select partition, fingerprint from {relation}").fetchall())
+        found = session.sql(f"select partition, fingerprint, file_bytes from {relation}").fetchall()
+    except duckdb.BinderException:  # a manifest from before file sizes were kept
+        found = session.sql(f"select partition, fingerprint, null from {relation}").fetchall()
     except duckdb.CatalogException:
         return {}
+    return {partition: Recorded(fingerprint, file_bytes) for partition, fingerprint, file_bytes in found}
 
 
-def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previous: Mapping[str, str]) -> pa.Table:
+def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previous: Mapping[str, Recorded]) -> pa.Table:
     """Brings `exports/<name>/` in line with `table`; returns the new manifest."""
     keyed = _keyed_rows_sql(table)
     current = {
@@ -171,15 +188,20 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
             """
         ).fetchall()
     }
-    present = lake.partitions_present("exports", table.name)
+    files = lake.files("exports", table.name)
+    in_folder: dict[str, list[str]] = {}
+    for name in files:
+        in_folder.setdefault(name.rpartition("/")[0], []).append(name)
     changed = sorted(
         partition
         for partition, (_, fingerprint) in current.items()
-        if previous.get(partition) != fingerprint or partition not in present
+        if not _as_recorded(table, partition, fingerprint, previous.get(partition), in_folder, files)
     )
     progress = Progress(f"exports/{table.name}: {len(changed)} partition(s)", sum(current[p][0] for p in changed))
+    file_bytes = {partition: previous[partition].file_bytes for partition in current.keys() - set(changed)}
 
-    def published(partition: str) -> None:
+    def published(partition: str, size: int) -> None:
+        file_bytes[partition] = size
         progress.advance(current[partition][0])
 
     if changed and table.json_file_name:
@@ -188,17 +210,43 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
         _write_parquet_partitions(session, lake, table, keyed, changed, published)
     progress.close()
     # What the lake holds, not only what the last manifest listed: a run killed before dbt saved
-    # its manifest may have published partitions that no manifest names.
-    for partition in sorted((set(previous) | present) - set(current)):
-        lake.remove_partition("exports", table.name, partition)
+    # its manifest may have published partitions that no manifest names, and another engine or a
+    # person may have left files anywhere.
+    for partition in sorted(in_folder.keys() - current.keys()):
+        for name in in_folder[partition]:
+            lake.remove_file("exports", table.name, name)
     exported_at = datetime.now(UTC).replace(tzinfo=None)
     return pa.Table.from_pylist(
         [
-            {"partition": partition, "rows": rows, "fingerprint": fingerprint, "exported_at": exported_at}
+            {
+                "partition": partition,
+                "rows": rows,
+                "fingerprint": fingerprint,
+                "exported_at": exported_at,
+                "file_bytes": file_bytes[partition],
+            }
             for partition, (rows, fingerprint) in sorted(current.items())
         ],
         schema=MANIFEST_SCHEMA,
     )
+
+
+def _as_recorded(
+    table: Export,
+    partition: str,
+    fingerprint: str,
+    recorded: Recorded | None,
+    in_folder: Mapping[str, list[str]],
+    files: Mapping[str, int],
+) -> bool:
+    """Whether the lake holds `partition` as the manifest recorded it: the same rows, in the one file it
+    published (a Parquet export's is always `part_0.parquet`; a seed-layout one is named by its rows)."""
+    if recorded is None or recorded.fingerprint != fingerprint or len(in_folder.get(partition, [])) != 1:
+        return False
+    [name] = in_folder[partition]
+    if not table.json_file_name and name != f"{partition}/{PART_FILE}":
+        return False
+    return recorded.file_bytes is None or recorded.file_bytes == files[name]
 
 
 def _write_parquet_partitions(
@@ -207,7 +255,7 @@ def _write_parquet_partitions(
     table: Export,
     keyed: str,
     changed: list[str],
-    published: Callable[[str], None],
+    published: Callable[[str, int], None],
 ) -> None:
     staging = lake.staging_folder(table.name)
     try:
@@ -221,9 +269,11 @@ def _write_parquet_partitions(
             """
         )
         for partition in changed:
-            lake.publish(staging / partition / PART_FILE, "exports", table.name, partition, PART_FILE)
+            file = staging / partition / PART_FILE
+            size = file.stat().st_size
+            lake.publish(file, "exports", table.name, partition, PART_FILE)
             lake.remove_others(PART_FILE, "exports", table.name, partition)
-            published(partition)
+            published(partition, size)
     finally:
         lake.clear_staging(staging)
 
@@ -234,7 +284,7 @@ def _write_json_files(
     table: Export,
     keyed: str,
     changed: list[str],
-    published: Callable[[str], None],
+    published: Callable[[str, int], None],
 ) -> None:
     staging = lake.staging_folder(table.name)
     try:
@@ -247,9 +297,10 @@ def _write_json_files(
                 f"copy (select * exclude ({columns}) from ({rows}) as partition_rows) to {_quote(str(file))} "
                 "(format json, array true, compression gzip)"
             )
+            size = file.stat().st_size
             lake.publish(file, "exports", table.name, partition, file.name)
             lake.remove_others(file.name, "exports", table.name, partition)
-            published(partition)
+            published(partition, size)
     finally:
         lake.clear_staging(staging)
 
