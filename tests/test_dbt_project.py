@@ -32,3 +32,17 @@ def test_every_column_of_every_raw_table_is_described_for_make_docs(tmp_path):
     )
     assert raw_columns
     assert [column for column in raw_columns if not described.get(column)] == []
+
+
+def test_dbt_run_and_build_with_one_source_loaded_build_what_it_feeds_and_leave_the_other_empty(tmp_path):
+    """The other source's staging models read no rows, and its source tests pass on none."""
+    models = {"orders": "select count(*) from orders", "logs": "select count(*) from logs"}
+    for loaded, missing, commands in (("orders", "logs", ("run", "build")), ("logs", "orders", ("build",))):
+        workspace = Workspace(tmp_path / loaded)
+        workspace.ingest(loaded)
+        for command in commands:
+            output = workspace.dbt(command)
+
+            assert "ERROR=0 SKIP=0" in output, output[-3000:]
+            assert workspace.query(models[loaded]) != [(0,)]
+            assert workspace.query(models[missing]) == [(0,)]

@@ -7,7 +7,7 @@
 with
 
 source as (
-    select * from {{ source('log_api', 'logs') }}
+    {{ source_or_nothing('log_api', 'logs') }}
 ),
 
 renamed as (

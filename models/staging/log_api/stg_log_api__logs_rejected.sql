@@ -7,9 +7,7 @@
 with
 
 source as (
-    {{ source_or_nothing('log_api', 'logs_rejected', {
-        'record_json': 'string', 'reason': 'string', '_dlt_load_id': 'string', '_dlt_id': 'string'
-    }) }}
+    {{ source_or_nothing('log_api', 'logs_rejected') }}
 ),
 
 renamed as (
@@ -27,7 +25,7 @@ unreadable_times as (
         'logtimestamp is not a UTC time as YYYYmmddHHMMSS' as reason,
         _dlt_load_id as load_id,
         _dlt_id as rejected_id
-    from {{ source('log_api', 'logs') }}
+    from ({{ source_or_nothing('log_api', 'logs') }}) as raw_logs
     where {{ compact_timestamp('logtimestamp') }} is null
 )
 

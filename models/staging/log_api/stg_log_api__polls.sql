@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('log_api', 'log_api_polls') }}
+    {{ source_or_nothing('log_api', 'log_api_polls') }}
 ),
 
 renamed as (

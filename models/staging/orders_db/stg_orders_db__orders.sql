@@ -96,7 +96,7 @@ source as (
 with
 
 source as (
-    select * from {{ source('orders_db', 'orders') }}
+    {{ source_or_nothing('orders_db', 'orders') }}
 ),
 {%- endif %}
 
