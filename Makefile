@@ -29,7 +29,7 @@ DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup all ingest build spark java status report sql ide browser test test-fast lint docs bench bench-quick schedule lock clean
+.PHONY: help setup all ingest build spark java status report sql ide browser test test-fast lint docs bench bench-quick schedule dagster lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -105,6 +105,13 @@ bench-quick: setup ## the same at 20,000 rows, once (under two minutes)
 
 schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 * * * *"); Ctrl-C stops
 	@$(RUN) $(BIN)/python -m warehouse schedule $(if $(CRON),--cron "$(CRON)",--every $(or $(EVERY),3m))
+
+# Dagster reads its instance settings from DAGSTER_HOME, before it imports any code: telemetry is
+# turned off there, as dbt's and dlt's are in the environment.
+DAGSTER_HOME ?= $(CURDIR)/data/dagster
+dagster: setup ## Dagster's UI on http://127.0.0.1:3000: every load and dbt model as an asset (DAGSTER_HOME: data/dagster)
+	@mkdir -p "$(DAGSTER_HOME)" && { [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"; }
+	@export DAGSTER_HOME="$(DAGSTER_HOME)"; $(RUN) $(BIN)/dagster dev -m orchestration.dagster_definitions $(ARGS)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	rm -rf /tmp/elt-lock-venv && $(PYTHON) -m venv /tmp/elt-lock-venv

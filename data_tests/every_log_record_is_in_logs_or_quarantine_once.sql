@@ -1,5 +1,8 @@
 -- Every distinct record of raw.logs is in exactly one of `logs` and `logs_quarantine`, and every
 -- malformed element of raw.logs_rejected is in `logs_quarantine`: each thing the API sent is accounted for.
+-- Under Dagster, an asset check of `logs`.
+{{ config(meta={'dagster': {'ref': {'name': 'logs'}}}) }}
+
 with
 
 records as (

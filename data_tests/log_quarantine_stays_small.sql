@@ -1,5 +1,8 @@
 -- Fails the build when more than `log_quarantine_max_share` of the records are quarantined:
 -- a wrong or missing key, or a changed payload format, rather than a few bad records.
+-- Under Dagster, an asset check of `logs_quarantine`.
+{{ config(meta={'dagster': {'ref': {'name': 'logs_quarantine'}}}) }}
+
 with
 
 quarantined as (

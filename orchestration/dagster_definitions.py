@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion import runner
 from settings import REPO_ROOT, Settings
@@ -75,7 +75,13 @@ def _ingestion(source: str) -> dg.AssetsDefinition:
     return ingest
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT)
+# Every dbt data test is an asset check: a test of a model checks that model; a source's test checks the load
+# it tests (the ingestion assets carry the sources' keys); a singular test of several models names the one
+# it checks in its `meta.dagster.ref`.
+CHECKS = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=CHECKS)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     yield from dbt.cli(["build"], context=context).stream()
 

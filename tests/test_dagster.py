@@ -1,14 +1,20 @@
 """The optional Dagster extra: the ingestion and every dbt model as assets, one run at a time."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
+import zipfile
 
 import dagster as dg
 import pytest
 
+from sandbox.mariadb import free_port
 from settings import REPO_ROOT, SANDBOX_FERNET_KEY
-from tests.workspace import Workspace
+from tests.workspace import Workspace, as_a_user, checkout
 
 # Importing the definitions runs `dbt parse` into the repository's target/dagster: one worker at a time.
 pytestmark = pytest.mark.xdist_group("dagster")
@@ -48,7 +54,14 @@ def test_dagster_materializes_every_asset_once_in_process(definitions):
     assert workspace.query("select count(*) from logs") == [(100,)]
     assert workspace.query("select count(*) from orders")[0][0] > 0
     checks = result.get_asset_check_evaluations()
-    assert checks and all(check.passed for check in checks)
+    manifest = json.loads(module.DBT_PROJECT.manifest_path.read_text())
+    data_tests = [
+        node for node in manifest["nodes"].values() if node["resource_type"] == "test" and node["config"]["enabled"]
+    ]
+    unchecked = sorted({node["name"] for node in data_tests} - {key.name for key in module.dbt_models.check_keys})
+    assert unchecked == [], "every dbt data test, of a model or a source or singular, is a check"
+    assert {check.asset_key.to_user_string() for check in checks} >= {"log_api/logs", "orders_db/orders", "logs"}
+    assert all(check.passed for check in checks)
     [schedule] = module.defs.schedules
     assert schedule.cron_schedule == "0 * * * *" and schedule.job.name == "elt"
 
@@ -91,3 +104,53 @@ def test_the_manifest_dagster_reads_is_parsed_again_once_a_project_file_is_newer
     assert not _manifest_is_stale(manifest)
     os.utime(manifest, (newest - 1, newest - 1))
     assert _manifest_is_stale(manifest)
+
+
+@pytest.mark.clone
+def test_the_package_builds_with_the_dagster_extra_and_its_webserver(tmp_path):
+    """`pip install '.[dagster]'` stopped at setuptools' flat-layout refusal, and `dagster dev` lacked its webserver."""
+    project = checkout(tmp_path / "project")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    [wheel] = tmp_path.glob("elt_warehouse-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packages = {name.split("/")[0] for name in archive.namelist() if name.endswith(".py")}
+        metadata = next(archive.read(name).decode() for name in archive.namelist() if name.endswith("/METADATA"))
+    assert packages == {"ingestion", "orchestration", "sandbox", "settings", "transforms", "warehouse"}
+    assert 'Requires-Dist: dagster-webserver==1.13.27; extra == "dagster"' in metadata
+
+
+@pytest.mark.clone
+@pytest.mark.timeout(300)
+def test_make_dagster_serves_the_ui_with_telemetry_off(tmp_path):
+    project = checkout(tmp_path / "project")
+    port = free_port()
+    process = subprocess.Popen(
+        ["make", "dagster", f"ARGS=-p {port}"],
+        cwd=project,
+        env=as_a_user(project),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        answer = None
+        deadline = time.monotonic() + 240
+        while answer is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5).read())
+            except OSError:
+                time.sleep(1)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+
+    assert answer and answer["dagster_webserver_version"] == "1.13.27", output[-3000:]
+    assert "telemetry" not in output.lower(), output[-3000:]
+    assert "enabled: false" in (project / "data" / "dagster" / "dagster.yaml").read_text()
