@@ -10,16 +10,27 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from sandbox import log_api, orders_db
+from settings import redact
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, sa.exc.SQLAlchemyError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        print(f"error: cannot use the database at --url ({first_line}); pass a SQLAlchemy URL", file=sys.stderr)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
+        print(f"error: cannot use the database at --url ({_first_line(error)}); pass a SQLAlchemy URL", file=sys.stderr)
         return 2
+    except sa.exc.SQLAlchemyError as error:
+        print(
+            f"error: cannot connect to the database at {redact(args.url)} ({_first_line(error)}); "
+            "check that the server runs and that this user may connect and create databases",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
 
 
 def _serve_api(args: argparse.Namespace) -> int:
@@ -34,6 +45,8 @@ def _serve_api(args: argparse.Namespace) -> int:
 
 def _seed_orders(args: argparse.Namespace) -> int:
     engine = sa.create_engine(args.url)
+    if orders_db.create_database(engine):
+        print(f"database {engine.url.database} created")
     inserted = orders_db.seed(engine, args.table, orders=args.orders)
     print(f"{args.table}: {inserted} rows inserted" if inserted else f"{args.table} already has rows; left as is")
     return 0
@@ -65,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve_api)
 
     for name, handler, help_text in (
-        ("seed-orders", _seed_orders, "create and fill the Orders table at --url (if empty)"),
+        ("seed-orders", _seed_orders, "create the database and the Orders table at --url, and fill it (if empty)"),
         ("advance-orders", _advance_orders, "add one step of shop activity to the Orders table at --url"),
     ):
         command = commands.add_parser(name, help=help_text)

@@ -138,6 +138,7 @@ class LogApiSandbox:
         clock_file: Path | None = None,
     ) -> None:
         self.seed = seed
+        self.key = key
         self.fernet = Fernet(key)
         self.advance_per_poll = advance_per_poll
         self.clock_file = clock_file
@@ -263,6 +264,7 @@ def serving(sandbox: LogApiSandbox, host: str = "127.0.0.1", port: int = 0) -> I
 def serve_forever(sandbox: LogApiSandbox, host: str, port: int) -> None:
     server = _SandboxServer(sandbox, host, port)
     print(f"log API sandbox on http://{host}:{server.server_address[1]}/ (Ctrl-C stops it)")
+    print(f"its records are encrypted with FERNET_KEY={sandbox.key}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -53,6 +54,30 @@ def orders_table(name: str = "Orders", metadata: sa.MetaData | None = None) -> s
         sa.Column("OrderStatus", sa.String(30), nullable=False),
         sa.Column("LastUpdated", sa.DateTime, nullable=True),  # as in the book: a row may lack it
     )
+
+
+def create_database(engine: sa.Engine) -> bool:
+    """Creates the MySQL/MariaDB database the engine's URL names, or the SQLite file's folder, when missing.
+
+    Returns whether a MySQL database was created. Other dialects are left to their server.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() != "mysql" or not url.database:
+        return False
+    server = sa.create_engine(
+        sa.URL.create(url.drivername, url.username, url.password, url.host, url.port, query=url.query)
+    )
+    try:
+        with server.begin() as connection:
+            known = "select count(*) from information_schema.schemata where schema_name = %s"
+            if connection.exec_driver_sql(known, (url.database,)).scalar():
+                return False
+            connection.exec_driver_sql(f"create database `{url.database.replace('`', '``')}`")
+    finally:
+        server.dispose()
+    return True
 
 
 def seed(engine: sa.Engine, table_name: str = "Orders", orders: int = 200, seed: int = 7) -> int:
