@@ -94,8 +94,9 @@ lint: setup ## ruff (check + format) and sqlfluff
 	$(BIN)/ruff format --check $(PYTHON_CODE)
 	@$(RUN) $(BIN)/sqlfluff lint models macros analyses data_tests
 
-docs: setup ## build the dbt docs site into target/
-	@$(RUN) $(BIN)/dbt docs generate
+docs: setup ## build the dbt docs site: one page, target/static_index.html, to open in a browser
+	@$(RUN) $(BIN)/dbt docs generate --static
+	@echo "The docs site: file://$(CURDIR)/target/static_index.html (or dbt docs serve, on http://localhost:8080)"
 
 bench: setup ## the pipeline against its baselines, side by side (BENCH_ROWS=1000000); results in bench/results/
 	@$(RUN) $(BIN)/python -m bench

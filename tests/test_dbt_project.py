@@ -32,6 +32,9 @@ def test_every_column_of_every_raw_table_is_described_for_make_docs(tmp_path):
     )
     assert raw_columns
     assert [column for column in raw_columns if not described.get(column)] == []
+    # The site opens on this project's overview, not dbt's generic page.
+    overview = manifest["docs"]["doc.elt_warehouse.__overview__"]
+    assert "raw.logs" in overview["block_contents"] and "Lineage graph" in overview["block_contents"]
 
 
 def test_dbt_run_and_build_with_one_source_loaded_build_what_it_feeds_and_leave_the_other_empty(tmp_path):
