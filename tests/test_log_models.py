@@ -138,6 +138,8 @@ def test_a_real_api_without_fernet_key_fails_the_run_naming_the_variable(tmp_pat
     output = workspace.dbt("run", "--select", "+logs", succeeds=False)
 
     assert "FERNET_KEY is not set: set it to the key the log API encrypts with" in output
+    assert "Traceback" not in output and "ERROR=1 " in output
+    assert workspace.query("select count(*) from raw.logs") != [(0,)], "the records landed, encrypted"
 
 
 def test_malformed_and_late_records_are_each_accounted_for_and_a_gap_between_polls_warns(tmp_path, api):
