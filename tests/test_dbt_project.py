@@ -3,16 +3,54 @@
 from __future__ import annotations
 
 import json
+import shlex
 
+import pytest
+
+from settings import REPO_ROOT
 from tests.workspace import Workspace
 
 
-def test_dbt_build_is_green_after_each_of_two_sandbox_ingests(tmp_path):
+def readme_samples() -> dict[str, list[str]]:
+    """The README's sample outputs: each `$ <command>` line in a fenced block, to the lines after it."""
+    samples, command = {}, None
+    for line in (REPO_ROOT / "README.md").read_text().splitlines():
+        if line.startswith("$ "):
+            command = line[2:]
+            samples[command] = []
+        elif line.startswith("```") or not line.strip():
+            command = None
+        elif command:
+            samples[command].append(line)
+    return samples
+
+
+def test_dbt_build_is_green_after_each_of_three_sandbox_ingests_and_the_readmes_samples_are_what_it_shows(tmp_path):
+    """`make all` and two more `make ingest && make build` on the sandbox, as the README's samples were made."""
     workspace = Workspace(tmp_path)
-    for _ in range(2):
+    for _ in range(3):
         workspace.ingest()
         output = workspace.dbt("build")
         assert "ERROR=0" in output and "WARN=0" in output
+
+    samples = readme_samples()
+    shows = [command for command in samples if command.startswith("dbt show ")]
+    assert len(shows) >= 3 and "make report" in samples
+    for command in shows:
+        shown = workspace.dbt(*shlex.split(command)[1:], "--quiet").strip().splitlines()
+        assert shown == samples[command], command
+    report = workspace.cli("warehouse", "report")
+    assert report.returncode == 0, report.stderr
+    compression = report.stdout.splitlines()[: len(samples["make report"])]
+    # Parquet files hold each load's id, a time: their sizes vary by a few bytes from run to run.
+    exact = [line for line in samples["make report"] if "Parquet" not in line]
+    assert [line for line in compression if "Parquet" not in line] == exact
+    for shown, documented in zip(compression, samples["make report"], strict=True):
+        if "Parquet" in documented:
+            assert shown.split("  ")[1] == documented.split("  ")[1]
+            assert int(shown.split()[-6].replace(",", "")) == pytest.approx(
+                int(documented.split()[-6].replace(",", "")), rel=0.02
+            ), shown
 
 
 def test_every_column_of_every_raw_table_is_described_for_make_docs(tmp_path):
