@@ -31,6 +31,23 @@ MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:330
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
+# The tiers whose tests take minutes each, longest first. pytest-xdist hands each worker its next
+# test as it finishes one (two or three queued at most), so starting these first leaves the short
+# tests to fill both cores at the end, instead of one core finishing a Spark build alone.
+LONGEST_TIERS = ("spark", "bench", "binlog", "clone", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def tier(item: pytest.Item) -> int:
+        for rank, marker in enumerate(LONGEST_TIERS):
+            if item.get_closest_marker(marker):
+                return rank
+        is_property_test = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        return len(LONGEST_TIERS) if is_property_test else len(LONGEST_TIERS) + 1
+
+    items.sort(key=tier)  # stable: each tier keeps pytest's order
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_developer_settings() -> Iterator[None]:
     """Tests see neither the developer's `.env` nor the project's variables from their shell.
