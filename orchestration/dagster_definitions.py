@@ -20,7 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion import runner
-from settings import REPO_ROOT, Settings
+from settings import REPO_ROOT, Settings, keep_files_private
 from settings.run_lock import run_lock
 
 # The dbt sources each of our sources lands in (models/staging/*/_*__sources.yml).
@@ -59,6 +59,7 @@ def _ingestion(source: str) -> dg.AssetsDefinition:
         description=f"`python -m ingestion run --source {source}`: extract and load {source}, unchanged.",
     )
     def ingest(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        keep_files_private()
         settings = Settings.from_env()
         settings.prepare_warehouse_folder()
         with run_lock(settings.warehouse_path, f"dagster: ingest {source}", settings.lock_wait_seconds):

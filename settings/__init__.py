@@ -203,6 +203,15 @@ def dbt_profile(environ: Mapping[str, str]) -> dict[str, Any]:
     return profile["outputs"][profile["target"]]
 
 
+def keep_files_private() -> None:
+    """Files and folders this process creates are readable by their owner only (0600, 0700), or as the
+    user's umask says if it is stricter: the warehouse, the lake, dlt's state and the report hold
+    decrypted records. Every entry point calls it first (the loader, `python -m warehouse`, dbt through
+    its run-lock plugin, Dagster's assets); Spark's JVM inherits it.
+    """
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     """Runs an entry point's command: `.env` (in the current folder) read first, the shell's variables winning;
     a setting that is missing or malformed ends in one `error:` line.
@@ -210,6 +219,7 @@ def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None)
     from dotenv import load_dotenv
 
     load_dotenv(Path(".env"), override=False)
+    keep_files_private()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

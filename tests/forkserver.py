@@ -242,7 +242,10 @@ def serve() -> None:
     os.dup2(2, 1)  # anything the server itself prints must not corrupt the replies
     jinja_cache = Path(tempfile.mkdtemp(prefix="jinja-code-"))
     scratch = Path(tempfile.mkdtemp(prefix="fork-server-warm-up-"))
+    umask = os.umask(0o022)
+    os.umask(umask)
     parsed = _warm_up(scratch, jinja_cache)
+    os.umask(umask)  # the warm-up's dbt made it stricter: each command starts with the tests' own
     print(json.dumps({"ready": True, "parsed": parsed and str(parsed)}), file=replies, flush=True)
     for line in sys.stdin:
         request = json.loads(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import uuid
@@ -106,3 +107,29 @@ def test_no_tracked_file_holds_anything_shaped_like_a_secret():
                 if value not in NOT_SECRETS:
                     found.append(f"{name}: {shape}: {value}")
     assert found == []
+
+
+def test_what_holds_decrypted_data_is_readable_by_its_owner_only_under_the_usual_umask(tmp_path):
+    """The warehouse, the lake, dlt's state and the report page, from the commands a user runs."""
+    previous = os.umask(0o022)  # the usual default: new files 0644 and folders 0755
+    try:
+        data = tmp_path / "data"
+        workspace = Workspace(
+            tmp_path,
+            WAREHOUSE_PATH=str(data / "warehouse.duckdb"),
+            LAKE_URL=str(data / "lake"),
+            PIPELINES_DIR=str(data / "pipelines"),
+        )
+        ingest = workspace.cli("ingestion", "run")
+        assert ingest.returncode == 0, ingest.stderr
+        workspace.dbt("build")
+        report = workspace.cli("warehouse", "report")
+        assert report.returncode == 0, report.stderr
+    finally:
+        os.umask(previous)
+
+    written = [data, *data.rglob("*")]
+    assert (data / "report.html") in written and list((data / "lake" / "exports").rglob("*.parquet"))
+    assert len(written) > 50
+    shared = [f"{oct(path.stat().st_mode & 0o777)} {path}" for path in written if path.stat().st_mode & 0o077]
+    assert shared == []

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from settings import Settings
+from settings import Settings, keep_files_private
 from settings.run_lock import acquire, die_with_parent
 
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict) -> None:
         die_with_parent()
+        keep_files_private()
         command = "dbt " + shlex.join(sys.argv[1:])
         # Held for the life of the process: the kernel releases it when dbt exits.
         settings = Settings.from_env()

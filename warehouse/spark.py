@@ -71,6 +71,8 @@ def start_session(settings: Settings, master: str | None = None):
         # A few partitions per core: the default 200 is for clusters. Kept as set, not merged into one
         # because the data is small: the decryption's work is per record, not per byte.
         .config("spark.sql.shuffle.partitions", str(2 * cores))
+        # Hadoop's local file system applies its own umask (022 by default): the tables hold decrypted data.
+        .config("spark.hadoop.fs.permissions.umask-mode", "077")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "false")
         # An export rewrites its folder in the lake (CTAS over a folder that holds the last export).
         .config("spark.sql.legacy.allowNonEmptyLocationInCTAS", "true")
