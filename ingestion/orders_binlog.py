@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import unquote
 
 import dlt
 import pymysql
@@ -127,7 +126,7 @@ def _stream(engine: sa.Engine, table: str, columns: list[str], position: dict) -
             "host": url.host or "127.0.0.1",
             "port": url.port or 3306,
             "user": url.username or "",
-            "password": unquote(url.password or ""),
+            "password": url.password or "",  # decoded by SQLAlchemy already
         },
         server_id=SERVER_ID,
         log_file=position["file"],
@@ -201,7 +200,7 @@ def _connect(engine: sa.Engine, cursor: type) -> pymysql.Connection:
         host=url.host or "127.0.0.1",
         port=url.port or 3306,
         user=url.username or "",
-        password=unquote(url.password or ""),
+        password=url.password or "",
         database=url.database,
         cursorclass=cursor,
         connect_timeout=5,

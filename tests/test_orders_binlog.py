@@ -270,3 +270,27 @@ def test_a_user_without_replication_privileges_is_told_which_to_grant(tmp_path, 
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert "cannot read the binary log" in error and "REPLICATION SLAVE, REPLICATION CLIENT" in error
     assert "secret" not in result.stderr
+
+
+def test_a_password_with_every_reserved_character_connects_as_sqlalchemy_decodes_it(tmp_path, binlog_url):
+    """`%41` in the password is three characters, not an escape to decode a second time."""
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2021-01-01 00:00:00')")
+    database = sa.make_url(binlog_url).database
+    user, password = f"capture_{database[-8:]}", "p%41ss/#?@:;&= 'word"
+    execute(
+        engine,
+        f"create user '{user}'@'127.0.0.1' identified by '{password.replace(chr(39), chr(39) * 2)}'",
+        f"grant select on {database}.* to '{user}'@'127.0.0.1'",
+        f"grant replication slave, replication client on *.* to '{user}'@'127.0.0.1'",
+    )
+    try:
+        url = sa.make_url(binlog_url).set(username=user, password=password)
+        workspace = binlog_workspace(tmp_path, url.render_as_string(hide_password=False))
+        ingest(workspace)
+        execute(engine, "update Orders set OrderStatus = 'Shipped'")
+        ingest(workspace)
+    finally:
+        execute(engine, f"drop user '{user}'@'127.0.0.1'")
+
+    assert [operation for operation, *_ in operations(workspace)][-1] == "update"
