@@ -262,6 +262,7 @@ def test_dbt_and_the_sql_shell_read_an_s3_lake_with_the_projects_own_settings(tm
     assert shell.returncode == 0, shell.stderr
     assert str(records) in shell.stdout, shell.stdout + shell.stderr
     assert S3_KEYS["AWS_SECRET_ACCESS_KEY"] not in shell.stdout + shell.stderr
+    assert "Success" not in shell.stdout and "Loading resources" not in shell.stderr, "no output of its set-up"
     assert not (workspace.settings.warehouse_path.parent / ".sql-snapshots").exists() or not any(
         (workspace.settings.warehouse_path.parent / ".sql-snapshots").rglob("*")
     ), "the shell's init file is deleted with its snapshot"

@@ -137,6 +137,36 @@ def test_make_ide_opens_harlequin_on_a_snapshot_that_never_blocks_a_run(tmp_path
     assert copies_left(workspace) == []
 
 
+def test_a_session_typed_at_the_terminal_ends_with_success_after_a_failed_statement(tmp_path):
+    """`.quit` is a normal end, whatever the session's statements did: make says nothing after it."""
+    workspace = Workspace(tmp_path)
+    workspace.ingest("orders")
+    terminal = Terminal()
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "warehouse", "sql"],
+        cwd=tmp_path,
+        env={**workspace.environment, "TERM": "xterm-256color"},
+        stdin=terminal.device,
+        stdout=terminal.device,
+        stderr=terminal.device,
+        start_new_session=True,
+    )
+    try:
+        terminal.wait_for("tables: raw.orders", "D ")
+        terminal.type("select * from no_such_table;\n")
+        terminal.wait_for("Catalog Error")
+        terminal.type(".quit\n")
+        code = shell.wait(timeout=60)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+        terminal.close()
+
+    assert code == 0
+    piped = workspace.cli("warehouse", "sql", input="select * from no_such_table;")
+    assert piped.returncode == 1, "SQL piped in still fails with its statement"
+
+
 class Terminal:
     """A pseudo-terminal for a full-screen program, read all along (a program whose output is not read stalls)."""
 

@@ -27,10 +27,20 @@ SNAPSHOTS = ".sql-snapshots"
 
 
 def open_shell(settings: Settings) -> int:
-    """The DuckDB CLI, read-only, with the lake's secret when the lake is on S3."""
-    return _on_snapshot(
-        settings, "duckdb", lambda snapshot, folder: ["-readonly", *lake_access(settings, folder), str(snapshot)]
-    )
+    """The DuckDB CLI, read-only, with the lake's secret when the lake is on S3.
+
+    A session typed at a terminal ends with success whatever its statements did (the CLI exits 1
+    after any failed one, and make would print an error after a normal `.quit`); SQL piped in
+    still fails with its first failing statement.
+    """
+
+    def arguments(snapshot: Path, folder: Path) -> list[str]:
+        # `.read` runs the set-up as a command, in silence; `-init` would announce its file first.
+        init = lake_init_file(settings, folder, quiet=True)
+        return ["-readonly", *(["-cmd", f".read {init}"] if init else []), str(snapshot)]
+
+    code = _on_snapshot(settings, "duckdb", arguments)
+    return 0 if code == 1 and sys.stdin.isatty() else code
 
 
 def open_ide(settings: Settings) -> int:
@@ -94,15 +104,24 @@ def _on_snapshot(settings: Settings, program: str, arguments: Callable[[Path, Pa
 
 
 def lake_access(settings: Settings, folder: Path) -> list[str]:
-    """The CLI's options that let the shell read an S3 lake: an init file in the shell's private folder
-    (deleted with it; never in the command line, where other users could read the secret)."""
+    """harlequin's options that let it read an S3 lake (see `lake_init_file`)."""
+    init = lake_init_file(settings, folder)
+    return ["-init", str(init)] if init else []
+
+
+def lake_init_file(settings: Settings, folder: Path, quiet: bool = False) -> Path | None:
+    """With an S3 lake, the SQL that lets a shell read it, in a file in the shell's private folder
+    (deleted with it; never in the command line, where other users could read the secret). `quiet`:
+    the DuckDB CLI prints nothing while it runs it (no `Success` table for the secret).
+    """
     secret = settings.duckdb_lake_secret_sql()
     if secret is None:
-        return []
+        return None
     init = folder / "lake.sql"
     init.touch(mode=0o600)
-    init.write_text(f"load httpfs;\n{secret};\n")
-    return ["-init", str(init)]  # both the DuckDB CLI and harlequin spell it so
+    statements = f"load httpfs;\n{secret};\n"
+    init.write_text(f".output /dev/null\n{statements}.output\n" if quiet else statements)
+    return init
 
 
 def take_snapshot(settings: Settings, folder: Path) -> Path:
