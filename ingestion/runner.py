@@ -72,6 +72,8 @@ class Report:
     tables: dict[str, str] = field(default_factory=dict)
     # Per source: when its run started, how long it took, and the errors it met.
     runs: dict[str, dict] = field(default_factory=dict)
+    # The sources reloaded whole (`--full-refresh`): their rows are not new.
+    refreshed: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -98,7 +100,10 @@ class Report:
         }
 
     def summary(self) -> str:
-        lines = ["", "Loaded (new rows):"]
+        lines = [""]
+        if self.rows:
+            refreshed = "".join(f"; {source}: the whole table, --full-refresh" for source in sorted(self.refreshed))
+            lines.append(f"Loaded (new rows{refreshed}):")
         for (source, destination), rows in self.rows.items():
             lines.append(
                 f"  {source:<7} -> {destination:<9} {rows:>8,} rows   "
@@ -115,8 +120,23 @@ class Report:
         ]
         lines += [f"note: {note}" for note in self.notes]
         lines += [f"warning: {warning}" for warning in self.warnings]
-        lines += [f"error: {error}" for error in self.errors]
+        lines += [f"error: {error}" for error in _each_once(self.errors)]
         return "\n".join(lines)
+
+
+def _each_once(errors: list[str]) -> list[str]:
+    """The errors, those that differ only in their destination said once: `orders -> warehouse, lake: …`."""
+    destinations: dict[tuple[str, str], list[str]] = {}
+    for error in errors:
+        source, arrow, rest = error.partition(" -> ")
+        destination, colon, message = rest.partition(": ")
+        if not (arrow and colon) or " " in source or " " in destination:
+            source, destination, message = "", "", error
+        destinations.setdefault((source, message), []).append(destination)
+    return [
+        f"{source} -> {', '.join(names)}: {message}" if source else message
+        for (source, message), names in destinations.items()
+    ]
 
 
 def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bool = False) -> Report:
@@ -145,6 +165,8 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
                 report.errors.append(str(error))
             else:
                 refresh = "drop_resources" if full_refresh and name == "orders" else None
+                if refresh:
+                    report.refreshed.add(name)
                 _extract_then_load(pipelines, ready, name, make_source, refresh, report)
                 if after_load:
                     after_load(pipelines, report)
@@ -530,8 +552,8 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, rep
         loaded = loaded_source(pipeline)
         if loaded not in (None, identity) and not full_refresh:
             raise SourceError(
-                f"this destination holds orders loaded from {loaded}, and ORDERS_DB_URL / ORDERS_TABLE now name "
-                f"{identity}: run `python -m ingestion run --source orders --full-refresh` to replace raw.orders "
+                f"raw.orders holds orders loaded from {loaded}, and ORDERS_DB_URL / ORDERS_TABLE now name "
+                f"{identity}: run `python -m ingestion run --source orders --full-refresh` to replace it "
                 "with the new source, or set them back"
             )
         if not full_refresh:

@@ -307,7 +307,13 @@ def test_another_orders_source_stops_with_one_line_until_a_full_refresh(project,
     assert "holds orders loaded from sqlite:///" in switched.errors[0] and "real.db table Orders" in switched.errors[0]
     assert "--full-refresh" in switched.errors[0]
     assert loaded(settings) == (source_rows(sandbox_shop), source_rows(sandbox_shop))
+    # What the terminal shows: the one line, for both destinations, and no empty "Loaded" header.
+    [said] = switched.summary().strip().splitlines()
+    assert said.startswith("error: orders -> warehouse, lake: raw.orders holds orders loaded from sqlite:///")
 
     refreshed = runner.run(settings, ("orders",), full_refresh=True)
     assert refreshed.ok, refreshed.errors
     assert loaded(settings) == (sorted(shop.BOOK_ROWS), sorted(shop.BOOK_ROWS))
+    header, *rows = refreshed.summary().strip().splitlines()
+    assert header == "Loaded (new rows; orders: the whole table, --full-refresh):"
+    assert [row.split()[:4] for row in rows] == [["orders", "->", "warehouse", "5"], ["orders", "->", "lake", "5"]]
