@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,6 +85,15 @@ def ctrl_c(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGINT)
 
 
+def wait_for_in_run_log(workspace: Workspace, text: str, timeout: float = 120) -> None:
+    """Until the scheduled run's output (in schedule.log beside the warehouse) holds `text`."""
+    log = workspace.settings.warehouse_path.parent / "schedule.log"
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and text in log.read_text()):
+        assert time.monotonic() < deadline, f"no {text!r} in {log} within {timeout} s"
+        time.sleep(0.1)
+
+
 def read_until(process: subprocess.Popen, text: str) -> list[str]:
     lines = []
     for line in process.stdout:
@@ -95,15 +105,15 @@ def read_until(process: subprocess.Popen, text: str) -> list[str]:
 
 def test_ctrl_c_during_a_step_lets_it_finish_then_stops_without_a_traceback(scheduled):
     sandbox, workspace, process = scheduled
-    lines = read_until(process, "logs: polling")  # the ingest step is in flight, held by the API
+    wait_for_in_run_log(workspace, "logs: polling")  # the ingest step is in flight, held by the API
     ctrl_c(process)
-    lines += read_until(process, "stopping after the current step (ingest) finishes")
+    lines = read_until(process, "stopping after the current step (ingest) finishes")
     sandbox.misbehaviour.hold.set()
     rest, _ = process.communicate(timeout=300)
 
     assert process.returncode == 0
     output = "\n".join(lines) + rest
-    assert "Traceback" not in output
+    assert "Traceback" not in output + (workspace.settings.warehouse_path.parent / "schedule.log").read_text()
     [run] = [line for line in output.splitlines() if " run " in line and " s: " in line]
     assert " run ok in " in run and "logs warehouse +100 lake +100" in run and "dbt: not run" in run
     assert output.rstrip().endswith("schedule: stopped")
@@ -112,7 +122,7 @@ def test_ctrl_c_during_a_step_lets_it_finish_then_stops_without_a_traceback(sche
 
 def test_a_second_ctrl_c_abandons_the_step_safely(scheduled):
     sandbox, workspace, process = scheduled
-    read_until(process, "logs: polling")
+    wait_for_in_run_log(workspace, "logs: polling")
     ctrl_c(process)
     read_until(process, "stopping after the current step (ingest)")
     ctrl_c(process)
@@ -128,14 +138,21 @@ def test_a_second_ctrl_c_abandons_the_step_safely(scheduled):
 
 
 def test_runs_follow_the_schedule_one_line_each_until_sigterm(scheduled):
-    sandbox, _, process = scheduled
+    sandbox, workspace, process = scheduled
     sandbox.misbehaviour.hold.set()
     lines = read_until(process, " run ")
     lines += read_until(process, " run ")
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=300)
 
-    runs = [line for line in lines if " run " in line]
+    # The terminal shows the schedule, one line per run and the stop; the steps' output is in the log.
+    log = workspace.settings.warehouse_path.parent / "schedule.log"
+    banner, *runs = lines
+    assert banner.startswith("schedule: ingest + dbt build every 0:00:01") and f"output in {log}" in banner
+    assert rest.strip().splitlines()[-1] == "schedule: stopped"
+    others = [line for line in rest.strip().splitlines() if " run " not in line and not line.startswith("stopping")]
+    assert others == ["schedule: stopped"], rest
+    assert "logs: polling" in log.read_text() and "Completed successfully" in log.read_text()
     assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs
     assert "logs warehouse +100 lake +100" in runs[0] and "failed" in runs[0] and "0 failed" in runs[0]
     assert " models, " in runs[0] and "dbt: not run" not in runs[0]

@@ -27,6 +27,8 @@ from settings.dbt_artifacts import target_folder
 from settings.run_lock import RunLockBusyError, run_lock
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The run log is moved to schedule.log.1 once it is this large.
+LOG_BYTES = 10_000_000
 
 
 def parse_every(text: str) -> timedelta:
@@ -113,7 +115,12 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     what = f"every {plan.every}" if plan.every else f"at cron {plan.cron!r}"
-    print(f"schedule: ingest + dbt build {what}, on {settings.warehouse_path}; Ctrl-C stops", flush=True)
+    settings.prepare_warehouse_folder()
+    log = run_log(settings)
+    print(
+        f"schedule: ingest + dbt build {what}, on {settings.warehouse_path}; each run's output in {log}; Ctrl-C stops",
+        flush=True,
+    )
     last_start: datetime | None = None
     while not stop.requests:
         slot = plan.next_after(last_start, datetime.now(UTC))
@@ -123,7 +130,7 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
             break
         last_start = datetime.now(UTC)
         outcome = run_once(settings, stop, plan.interval(last_start))
-        print(run_line(last_start, outcome), flush=True)
+        print(run_line(last_start, outcome, log), flush=True)
         if exit_on_failure and not outcome.ok:
             return 1
     print("schedule: stopped", flush=True)
@@ -137,6 +144,9 @@ def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
     outcome = RunOutcome()
     started = time.monotonic()
     dbt = str(Path(sys.executable).parent / "dbt")
+    log = run_log(settings)
+    if log.exists() and log.stat().st_size > LOG_BYTES:
+        log.replace(log.with_name(log.name + ".1"))  # the previous runs' output, kept once
 
     def freshness() -> list[str]:
         cadence = max(interval, timedelta(seconds=time.monotonic() - started))
@@ -154,7 +164,7 @@ def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
                 for step, command in steps:
                     if stop.requests:
                         break
-                    code = _run_step(step, command(), stop)
+                    code = _run_step(step, command(), stop, log)
                     if step == "ingest" and report.exists():
                         outcome.rows = json.loads(report.read_text())["rows"]
                     if step == "dbt build":
@@ -172,14 +182,24 @@ def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
     return outcome
 
 
-def _run_step(step: str, command: list[str], stop: Stop) -> int:
-    # A session of its own: Ctrl-C in the terminal reaches the scheduler only, which decides.
-    process = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
-    stop.current, stop.step = process, step
-    try:
-        return process.wait()
-    finally:
-        stop.current = None
+def run_log(settings: Settings) -> Path:
+    """Where each scheduled run's steps write their output (beside the warehouse): the terminal gets one line."""
+    return settings.warehouse_path.parent / "schedule.log"
+
+
+def _run_step(step: str, command: list[str], stop: Stop, log: Path) -> int:
+    with log.open("a") as output:
+        output.write(f"== {datetime.now(UTC).isoformat(timespec='seconds')} {step}\n")
+        output.flush()
+        # A session of its own: Ctrl-C in the terminal reaches the scheduler only, which decides.
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
+        )
+        stop.current, stop.step = process, step
+        try:
+            return process.wait()
+        finally:
+            stop.current = None
 
 
 def freshness_verdict(sources: Path) -> str | None:
@@ -203,7 +223,7 @@ def dbt_counts(run_results: Path) -> dict[str, int]:
     return counts
 
 
-def run_line(started: datetime, outcome: RunOutcome) -> str:
+def run_line(started: datetime, outcome: RunOutcome, log: Path) -> str:
     seconds = (datetime.now(UTC) - started).total_seconds()
     verdict = "ok" if outcome.ok else "FAILED (" + "; ".join(outcome.failures) + ")"
     rows = ", ".join(
@@ -219,7 +239,8 @@ def run_line(started: datetime, outcome: RunOutcome) -> str:
     )
     freshness = f"; freshness {outcome.freshness}" if outcome.freshness else ""
     abandoned = f"; abandoned {outcome.abandoned}" if outcome.abandoned else ""
+    details = "" if outcome.ok else f"; its output is in {log}"
     return (
         f"{started.isoformat(timespec='seconds')} run {verdict} in {seconds:.1f} s: {rows or 'no rows'}; "
-        f"{built}{freshness}{abandoned}"
+        f"{built}{freshness}{abandoned}{details}"
     )
