@@ -10,6 +10,12 @@ STAMP := $(VENV)/.installed
 # --compile-bytecode: uv leaves compiling to each module's first import, and where
 # PYTHONDONTWRITEBYTECODE is set that is never saved: every command compiled dlt and dbt again.
 UV_VERSION := 0.13.9
+# The project's dependencies (and extras, with --extra) from pyproject.toml, at the versions
+# requirements.lock pins: the lock holds every extra's tree, and only what is asked for is installed.
+UV_INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c requirements.lock -r pyproject.toml
+SPARK := $(VENV)/.installed-spark
+DAGSTER := $(VENV)/.installed-dagster
+DEV := $(VENV)/.installed-dev
 # The test run's pytest options: both cores (each test has its own folders, ports and databases),
 # and the slowest tests listed at the end. `make test PYTEST_ARGS="-n 0 -x"` runs one at a time.
 # `make test-fast` runs three workers: its tests spend a sixth of their time waiting (on a hung S3
@@ -36,12 +42,18 @@ help: ## list the targets
 
 setup: $(STAMP) ## create .venv with the pinned dependencies and DuckDB extensions (idempotent)
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
+	$(UV_INSTALL)
 	$(BIN)/python -m warehouse setup-extensions
+	@touch $@
+
+# The extras (pyproject.toml), each installed by the first target that needs it: spark (make spark,
+# the bench), dagster (make dagster), dev (the tests and linters). `make setup` installs none.
+$(VENV)/.installed-%: $(STAMP)
+	$(UV_INSTALL) --extra $*
 	@touch $@
 
 all: setup ## set up, ingest both sources, dbt build, source freshness, and print a summary
@@ -57,7 +69,7 @@ ingest: setup ## extract and load both sources (ARGS="--source orders --full-ref
 build: setup ## dbt build: models, tests and exports
 	@$(RUN) $(BIN)/dbt build
 
-spark: setup java ## dbt on Apache Spark over the lake (ARGS="run --select logs+"; default: build)
+spark: setup $(SPARK) java ## dbt on Apache Spark over the lake (ARGS="run --select logs+"; default: build)
 	@$(RUN) $(BIN)/python -m warehouse spark $(or $(ARGS),build)
 
 java: ## Java 17, which Spark runs on (installed once from Debian's packages, as root)
@@ -82,14 +94,14 @@ browser: ## Debian's Chromium, which the report's test opens the page in (instal
 ide: setup ## harlequin, a terminal SQL IDE, on a read-only snapshot of the warehouse
 	@$(RUN) $(BIN)/python -m warehouse ide
 
-test: setup browser java ## the whole test suite, on both cores (starts the servers it needs; never reads .env)
+test: setup $(DEV) $(SPARK) $(DAGSTER) browser java ## the whole test suite, on both cores (starts the servers it needs; never reads .env)
 	@$(PYTEST)
 
 test-fast: WORKERS = 3
-test-fast: setup ## the unit, model and ingestion tests: no Spark, browser, binlog servers, bench or clones
+test-fast: setup $(DEV) $(SPARK) $(DAGSTER) ## the unit, model and ingestion tests: no Spark, browser, binlog servers, bench or clones
 	@$(PYTEST) -m "not ($(SLOW_TIERS))"
 
-lint: setup ## ruff (check + format) and sqlfluff
+lint: setup $(DEV) ## ruff (check + format) and sqlfluff
 	$(BIN)/ruff check $(PYTHON_CODE)
 	$(BIN)/ruff format --check $(PYTHON_CODE)
 	@$(RUN) $(BIN)/sqlfluff lint models macros analyses data_tests
@@ -98,10 +110,10 @@ docs: setup ## build the dbt docs site: one page, target/static_index.html, to o
 	@$(RUN) $(BIN)/dbt docs generate --static
 	@echo "The docs site: file://$(CURDIR)/target/static_index.html (or dbt docs serve, on http://localhost:8080)"
 
-bench: setup ## the pipeline against its baselines, side by side (BENCH_ROWS=1000000); results in bench/results/
+bench: setup $(SPARK) ## the pipeline against its baselines, side by side (BENCH_ROWS=1000000); results in bench/results/
 	@$(RUN) $(BIN)/python -m bench
 
-bench-quick: setup ## the same at 20,000 rows, once (under two minutes)
+bench-quick: setup $(SPARK) ## the same at 20,000 rows, once (under two minutes)
 	@export BENCH_ROWS=$${BENCH_ROWS:-20000} BENCH_REPEATS=$${BENCH_REPEATS:-1}; $(RUN) $(BIN)/python -m bench
 
 schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 * * * *"); Ctrl-C stops
@@ -110,7 +122,7 @@ schedule: setup ## ingest + dbt build every EVERY (default 3m) or at CRON ("*/5 
 # Dagster reads its instance settings from DAGSTER_HOME, before it imports any code: telemetry is
 # turned off there, as dbt's and dlt's are in the environment.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
-dagster: setup ## Dagster's UI on http://127.0.0.1:3000: every load and dbt model as an asset (DAGSTER_HOME: data/dagster)
+dagster: setup $(DAGSTER) ## Dagster's UI on http://127.0.0.1:3000: every load and dbt model as an asset (DAGSTER_HOME: data/dagster)
 	@mkdir -p "$(DAGSTER_HOME)" && { [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"; }
 	@export DAGSTER_HOME="$(DAGSTER_HOME)"; $(RUN) $(BIN)/dagster dev -m orchestration.dagster_definitions $(ARGS)
 

@@ -93,3 +93,24 @@ def test_make_all_then_make_status_on_a_fresh_clone(tmp_path):
     blocks = status.stdout.split("\n\n")
     assert blocks[1].startswith("logs\n") and blocks[2].startswith("orders\n")
     assert all(", ok in " in block and "freshness    pass: " in block for block in blocks[1:3])
+
+
+def test_make_setup_installs_the_pipeline_without_spark_dagster_or_the_test_tools_and_make_all_runs_on_it(tmp_path):
+    """The extras come with the targets that need them (make spark, make dagster, make test), not with every clone."""
+    repo = checkout(tmp_path / "clone", set_up=False)
+    user = as_a_user(repo)
+
+    everything = subprocess.run(["make", "all"], cwd=repo, env=user, capture_output=True, text=True)
+
+    assert everything.returncode == 0, everything.stdout[-3000:] + everything.stderr[-3000:]
+    assert "PASS freshness of orders_db.orders" in everything.stdout
+    installed = subprocess.run(
+        [str(repo / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.lower()
+    assert "dlt==" in installed and "dbt-duckdb==" in installed and "harlequin==" in installed
+    for extra in ("pyspark", "dagster", "pytest", "hypothesis", "moto", "ruff", "sqlfluff"):
+        assert f"\n{extra}==" not in f"\n{installed}", extra
+    assert not list((repo / ".venv").glob(".installed-*"))

@@ -172,8 +172,9 @@ def python_module(
     return subprocess.run(command, cwd=cwd, env=environment, input=stdin_text, capture_output=True, text=True)
 
 
-def checkout(folder: Path) -> Path:
-    """A copy of this checkout's files (as git sees them) in `folder`, sharing its `.venv`: a fresh clone, set up."""
+def checkout(folder: Path, set_up: bool = True) -> Path:
+    """A copy of this checkout's files (as git sees them) in `folder`, sharing its `.venv`: a fresh clone,
+    set up (or, with `set_up=False`, with no `.venv` at all)."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT,
@@ -185,10 +186,13 @@ def checkout(folder: Path) -> Path:
         if (REPO_ROOT / name).is_file():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, folder / name)
+    if not set_up:
+        return folder
     (folder / ".venv").symlink_to(REPO_ROOT / ".venv")
     # The shared venv is set up already: `make` must see it as newer than what it was built from.
     installed = (REPO_ROOT / ".venv" / ".installed").stat().st_mtime
-    os.utime(folder / "requirements.lock", (installed - 1, installed - 1))
+    for built_from in ("requirements.lock", "pyproject.toml"):
+        os.utime(folder / built_from, (installed - 1, installed - 1))
     return folder
 
 
