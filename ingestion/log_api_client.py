@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,13 +74,21 @@ class Poll:
         return len(self.records) + len(self.rejected)
 
 
-def poll(url: str, timeout: float = 10.0, max_bytes: int = 16 * 2**20, attempts: int = 5, backoff: float = 1.0) -> Poll:
+def poll(
+    url: str,
+    timeout: float = 10.0,
+    max_bytes: int = 16 * 2**20,
+    attempts: int = 5,
+    backoff: float = 1.0,
+    deadline: float = 300.0,
+) -> Poll:
     """One GET of `url`.
 
     5xx answers, timeouts and dropped connections are retried with exponential backoff
     (dlt's retrying client); a 4xx answer, a body over `max_bytes` or one that is not a JSON
-    array raises at once. A malformed element of the array costs only itself: it is returned
-    among the rejects.
+    array raises at once, and so does a body still arriving `deadline` seconds after the poll
+    began (`timeout` bounds each wait for bytes, not the whole answer). A malformed element of the
+    array costs only itself: it is returned among the rejects.
     """
     client = Client(
         request_timeout=timeout,
@@ -89,12 +98,17 @@ def poll(url: str, timeout: float = 10.0, max_bytes: int = 16 * 2**20, attempts:
         raise_for_status=True,
     )
     shown = redact(url)
-    polled_at = datetime.now(UTC)
+    polled_at, started = datetime.now(UTC), time.monotonic()
     try:
         response = client.get(url, stream=True)
-        body = _read_at_most(response, max_bytes)
+        body = _read_at_most(response, max_bytes, started + deadline)
     except RequestException as error:
         raise LogApiError(_failure(shown, error, attempts)) from None
+    except TimeoutError:
+        raise LogApiError(
+            f"log API at {shown} did not finish answering within {deadline:.0f} s; nothing from this poll was "
+            "loaded: check LOG_API_URL, or raise LOG_API_DEADLINE_SECONDS if answers take that long"
+        ) from None
     if body is None:
         raise LogApiError(
             f"log API at {shown} answered more than {max_bytes:,} bytes; nothing from this poll was loaded: "
@@ -244,18 +258,26 @@ def _only_space_after(body: str, position: int, elements: list) -> list:
     return elements
 
 
-def _read_at_most(response, max_bytes: int) -> bytes | None:
-    """The body, or None when it is longer than `max_bytes` (read no further than that)."""
+def _read_at_most(response, max_bytes: int, deadline: float) -> bytes | None:
+    """The body, or None when it is longer than `max_bytes` (read no further than that); raises
+    TimeoutError when it is still arriving at `deadline` (a `time.monotonic()` instant).
+
+    Each read takes what has arrived (`read1`), so a body that trickles in is checked against the
+    deadline as it comes, not after a whole chunk.
+    """
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         response.close()
         return None
     body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
+    while chunk := response.raw.read1(64 * 1024, decode_content=True):
         body += chunk
         if len(body) > max_bytes:
             response.close()
             return None
+        if time.monotonic() > deadline:
+            response.close()
+            raise TimeoutError
     return bytes(body)
 
 

@@ -497,7 +497,12 @@ def _logs_source(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.
     url = settings.log_api_url or stack.enter_context(_embedded_log_api(settings))
     _progress(f"logs: polling {redact(url)}")
     try:
-        poll = log_api_client.poll(url, timeout=settings.log_api_timeout_seconds, max_bytes=settings.log_api_max_bytes)
+        poll = log_api_client.poll(
+            url,
+            timeout=settings.log_api_timeout_seconds,
+            max_bytes=settings.log_api_max_bytes,
+            deadline=settings.log_api_deadline_seconds,
+        )
     except log_api_client.LogApiError as error:
         raise SourceError(str(error)) from error
     _progress(f"logs: {poll.served} records in this poll ({len(poll.rejected)} malformed)")

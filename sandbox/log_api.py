@@ -119,6 +119,9 @@ class Misbehaviour:
     content_type: str = "application/json"
     # While set to an unset event, answers wait for it: a poll that is in flight for as long as a test needs.
     hold: threading.Event | None = None
+    # Bytes of the body sent per second, a few at a time (0: all at once): a server that never stalls
+    # long enough for a read timeout, yet takes minutes to answer.
+    trickle_bytes_per_second: int = 0
 
 
 class LogApiSandbox:
@@ -234,7 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        rate = self.server.sandbox.misbehaviour.trickle_bytes_per_second
+        if not rate:
+            self.wfile.write(body)
+            return
+        piece = max(1, rate // 10)
+        try:
+            for start in range(0, len(body), piece):
+                self.wfile.write(body[start : start + piece])
+                self.wfile.flush()
+                time.sleep(piece / rate)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Quiet: the loader reports progress, not the sandbox."""

@@ -37,6 +37,7 @@ CAPTURE_MODES = ("timestamp", "binlog")
 VARIABLES = (
     "LOG_API_URL",
     "LOG_API_TIMEOUT_SECONDS",
+    "LOG_API_DEADLINE_SECONDS",
     "LOG_API_MAX_BYTES",
     "ORDERS_DB_URL",
     "ORDERS_TABLE",
@@ -72,6 +73,7 @@ class Settings:
     log_api_url: str | None
     log_api_timeout_seconds: int
     log_api_max_bytes: int
+    log_api_deadline_seconds: int
     orders_db_url: str | None
     orders_table: str
     orders_lookback_seconds: int
@@ -97,6 +99,9 @@ class Settings:
         return cls(
             log_api_url=get("LOG_API_URL"),
             log_api_timeout_seconds=_seconds("LOG_API_TIMEOUT_SECONDS", get("LOG_API_TIMEOUT_SECONDS"), 30, minimum=1),
+            log_api_deadline_seconds=_seconds(
+                "LOG_API_DEADLINE_SECONDS", get("LOG_API_DEADLINE_SECONDS"), 300, minimum=1
+            ),
             log_api_max_bytes=_whole_number(
                 "LOG_API_MAX_BYTES", get("LOG_API_MAX_BYTES"), DEFAULT_LOG_API_MAX_BYTES, minimum=1024, unit="bytes"
             ),

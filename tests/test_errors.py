@@ -78,3 +78,17 @@ def test_the_sandbox_seed_command_with_a_bad_url(tmp_path):
 
     assert run.returncode == 2
     assert last_line_of(run).startswith("error: cannot use the database at --url")
+
+
+@pytest.mark.timeout(120)
+def test_an_api_that_answers_too_slowly_for_the_deadline_ends_the_poll_with_one_line(tmp_path, log_api):
+    """Bytes keep coming, so no read ever times out: without a deadline the poll took minutes for 30 KB."""
+    sandbox, url = log_api
+    sandbox.misbehaviour.trickle_bytes_per_second = 200
+    workspace = Workspace(tmp_path, LOG_API_URL=url, LOG_API_TIMEOUT_SECONDS="2", LOG_API_DEADLINE_SECONDS="3")
+
+    run = workspace.cli("ingestion", "run", "--source", "logs")
+
+    assert run.returncode == 1
+    line = last_line_of(run)
+    assert line.startswith(f"error: log API at {url} ") and "within 3 s" in line and "LOG_API_DEADLINE_SECONDS" in line
