@@ -219,6 +219,10 @@ def _extract_then_load(
                 report.errors.append(f"{name} -> {target.name}: {changed}")
                 continue
             report.errors.append(f"{name} -> {target.name}: {_root_cause(error)}; {WAITS}")
+        except BaseException as error:
+            if not is_native_panic(error):
+                raise
+            report.errors.append(f"{name} -> {target.name}: the read failed ({_root_cause(error)}); {WAITS}")
     for target in extracted:
         pipeline = pipelines[target.name]
         _progress(f"{name} -> {target.name}: loading")
@@ -643,6 +647,13 @@ def _embedded_orders_db(settings: Settings) -> str:
         engine.dispose()
     _progress("orders: ORDERS_DB_URL is not set, using the sandbox SQLite shop (it advances on every run)")
     return url
+
+
+def is_native_panic(error: BaseException) -> bool:
+    """Whether `error` is a panic of a Rust reader (connectorx's `PanicException`, say, when the server
+    drops the connection mid-read): pyo3 raises it as a BaseException, so `except Exception` misses it.
+    """
+    return type(error).__name__ == "PanicException"
 
 
 def _root_cause(error: BaseException) -> str:

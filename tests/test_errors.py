@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import pytest
+import sqlalchemy as sa
+
+from sandbox import orders_db as shop
 
 from tests.workspace import Workspace
 
@@ -92,3 +99,40 @@ def test_an_api_that_answers_too_slowly_for_the_deadline_ends_the_poll_with_one_
     assert run.returncode == 1
     line = last_line_of(run)
     assert line.startswith(f"error: log API at {url} ") and "within 3 s" in line and "LOG_API_DEADLINE_SECONDS" in line
+
+
+@pytest.mark.mysql
+def test_a_connection_killed_mid_read_ends_in_one_line_and_is_recorded(tmp_path, mysql_url):
+    """connectorx panics (a Rust panic, not an `Exception`) when the server drops it mid-read."""
+    engine = sa.create_engine(mysql_url)
+    shop.seed(engine, "OrdersBase", orders=300)
+    with engine.begin() as connection:  # each row waits 5 ms: the read is still running when it is killed
+        connection.exec_driver_sql("create view Orders as select * from OrdersBase where sleep(0.005) = 0")
+    database = sa.make_url(mysql_url).database
+    killed = threading.Event()
+
+    def kill_the_read() -> None:
+        deadline = time.monotonic() + 120
+        while not killed.is_set() and time.monotonic() < deadline:
+            with engine.connect() as connection:
+                sleeping = connection.exec_driver_sql(
+                    "select id from information_schema.processlist where db = %s and state = 'User sleep'",
+                    (database,),
+                ).scalars()
+                for connection_id in sleeping:
+                    connection.exec_driver_sql(f"kill {connection_id}")
+                    killed.set()
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_read)
+    killer.start()
+    workspace = Workspace(tmp_path, ORDERS_DB_URL=mysql_url)
+    run = workspace.cli("ingestion", "run", "--source", "orders")
+    killer.join()
+    engine.dispose()
+
+    assert killed.is_set() and run.returncode == 1
+    line = last_line_of(run)
+    assert line.startswith("error: orders -> ") and "server disconnected" in line and "for the next run" in line
+    last_runs = json.loads((workspace.settings.pipelines_dir / "last_runs.json").read_text())
+    assert "server disconnected" in last_runs["orders"]["errors"][0]
