@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox import orders_db as shop
-
 from tests.workspace import Workspace
 
 
