@@ -28,6 +28,7 @@ from ingestion.destinations import DATASET, DestinationError, Target, check_lake
 from ingestion.log_api import log_api
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import (
+    CURSOR,
     FUTURE_TOLERANCE,
     MYSQL_DIALECTS,
     MYSQL_UTC_SESSION,
@@ -547,6 +548,8 @@ def _orders_source(settings: Settings, stack: ExitStack, full_refresh: bool, rep
                     f"table {settings.orders_table!r} not found in the orders database at {redact(url)}; "
                     "set ORDERS_TABLE to the table to load"
                 )
+            if settings.orders_capture == "timestamp":
+                _check_cursor_column(connection, settings.orders_table, url)
     except sa.exc.SQLAlchemyError as error:
         raise SourceError(
             f"cannot connect to the orders database at {redact(url)} ({_first_line(error)}); check ORDERS_DB_URL"
@@ -647,6 +650,25 @@ def _embedded_orders_db(settings: Settings) -> str:
         engine.dispose()
     _progress("orders: ORDERS_DB_URL is not set, using the sandbox SQLite shop (it advances on every run)")
     return url
+
+
+def _check_cursor_column(connection: sa.Connection, table: str, url: str) -> None:
+    """The timestamp mode reads new rows by `LastUpdated`: a table without it, or with it as another
+    type, is named in one line before dlt meets it (as a KeyError, or a str without a time zone).
+    """
+    columns = {column["name"]: column["type"] for column in sa.inspect(connection).get_columns(table)}
+    where = f"table {table} at {redact(url)}"
+    if CURSOR not in columns:
+        raise SourceError(
+            f"{where} has no column {CURSOR} (its columns: {', '.join(columns)}); the timestamp mode "
+            f"reads new rows by it: name it {CURSOR} again, or use ORDERS_CAPTURE=binlog"
+        )
+    kind = columns[CURSOR]
+    if not isinstance(kind, sa.DateTime):
+        raise SourceError(
+            f"{where}: column {CURSOR} is {kind}, not a date and time; the timestamp mode reads new "
+            "rows by it: make it a DATETIME or TIMESTAMP again, or use ORDERS_CAPTURE=binlog"
+        )
 
 
 def is_native_panic(error: BaseException) -> bool:

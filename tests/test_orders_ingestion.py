@@ -317,3 +317,28 @@ def test_another_orders_source_stops_with_one_line_until_a_full_refresh(project,
     header, *rows = refreshed.summary().strip().splitlines()
     assert header == "Loaded (new rows; orders: the whole table, --full-refresh):"
     assert [row.split()[:4] for row in rows] == [["orders", "->", "warehouse", "5"], ["orders", "->", "lake", "5"]]
+
+
+def test_a_renamed_or_retyped_last_updated_is_named_in_one_line(project, tmp_path):
+    """The timestamp mode reads new rows by `LastUpdated`: without it, a run had ended in KeyError: 'LastUpdated'."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    books_table(engine)
+    settings = project(ORDERS_DB_URL=str(engine.url))
+    assert runner.run(settings, ("orders",)).ok
+    with engine.begin() as connection:
+        connection.exec_driver_sql("alter table Orders rename column LastUpdated to UpdatedAt")
+
+    renamed = runner.run(settings, ("orders",))
+
+    [error] = renamed.errors
+    assert "has no column LastUpdated" in error and "UpdatedAt" in error and "\n" not in error
+
+    with engine.begin() as connection:
+        connection.exec_driver_sql("drop table Orders")
+        connection.exec_driver_sql("create table Orders (OrderId integer, OrderStatus text, LastUpdated text)")
+        connection.exec_driver_sql("insert into Orders values (9, 'Pending', 'yesterday')")
+    retyped = runner.run(settings, ("orders",), full_refresh=True)
+
+    [error] = retyped.errors
+    assert "LastUpdated" in error and "TEXT" in error and "not a date and time" in error
+    assert loaded(settings)[0] == sorted(shop.BOOK_ROWS), "what was loaded stays"
