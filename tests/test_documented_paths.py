@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from datetime import datetime
 
@@ -93,6 +95,26 @@ def test_make_all_then_make_status_on_a_fresh_clone(tmp_path):
     blocks = status.stdout.split("\n\n")
     assert blocks[1].startswith("logs\n") and blocks[2].startswith("orders\n")
     assert all(", ok in " in block and "freshness    pass: " in block for block in blocks[1:3])
+
+    # Then `make schedule`, with the default relative WAREHOUSE_PATH: two runs, and Ctrl-C stops it.
+    # (Its own dbt had waited on the lock the scheduler held, and every run failed after minutes.)
+    scheduled = subprocess.Popen(
+        ["make", "schedule", "EVERY=1s"],
+        cwd=repo,
+        env=user,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a terminal's foreground job: Ctrl-C reaches make and the scheduler
+    )
+    runs = []
+    while len(runs) < 2 and (line := scheduled.stdout.readline()):
+        runs += [line] if " run " in line else []
+    os.killpg(scheduled.pid, signal.SIGINT)
+    rest, _ = scheduled.communicate(timeout=300)
+    assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs + [rest]
+    assert rest.rstrip().endswith("schedule: stopped") and "Traceback" not in rest, rest
+    assert scheduled.returncode in (0, -signal.SIGINT)  # make, on Ctrl-C, ends by the signal it got
 
 
 def test_make_setup_installs_the_pipeline_without_spark_dagster_or_the_test_tools_and_make_all_runs_on_it(tmp_path):

@@ -78,10 +78,14 @@ with run_lock(Path("data/warehouse.duckdb"), "dbt build", 0):
 """
 
 
-def test_a_command_the_lock_holder_starts_takes_it_with_the_default_relative_warehouse_path(tmp_path):
+@pytest.mark.parametrize("holder", ["absolute", "through a symlink"])
+def test_a_command_the_lock_holder_starts_takes_it_with_the_default_relative_warehouse_path(tmp_path, holder):
     """`make schedule` with the default settings: its dbt named `data/warehouse.duckdb`, the scheduler the
     absolute path, so dbt waited on the lock its own scheduler held and the run failed after minutes."""
-    with run_lock(tmp_path / "data" / "warehouse.duckdb", "python -m warehouse schedule", 0):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "data")
+    folder = tmp_path / ("data" if holder == "absolute" else "linked")
+    with run_lock(folder / "warehouse.duckdb", "python -m warehouse schedule", 0):
         child = subprocess.run(
             [sys.executable, "-c", TAKE_THE_LOCK],
             cwd=tmp_path,
