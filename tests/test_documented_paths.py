@@ -112,7 +112,7 @@ def test_make_all_then_make_status_on_a_fresh_clone(tmp_path):
         runs += [line] if " run " in line else []
     os.killpg(scheduled.pid, signal.SIGINT)
     rest, _ = scheduled.communicate(timeout=300)
-    assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs + [rest]
+    assert len(runs) == 2 and all(" run ok in " in line for line in runs), [*runs, rest]
     assert rest.rstrip().endswith("schedule: stopped") and "Traceback" not in rest, rest
     assert scheduled.returncode in (0, -signal.SIGINT)  # make, on Ctrl-C, ends by the signal it got
 
