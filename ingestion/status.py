@@ -21,7 +21,7 @@ from ingestion import waiting_polls
 from ingestion.destinations import targets, working_folder
 from ingestion.runner import LAST_RUNS, SOURCES, extracted_polls, pipeline_for
 from settings import Settings, redact
-from settings.dbt_artifacts import duration, freshness_verdicts, read_json
+from settings.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
 
 # Per source: the raw table and its newest-record column (orders in binlog mode: the changes).
@@ -34,7 +34,7 @@ NEWEST_BINLOG = {"logs": NEWEST["logs"], "orders": ("orders_changes", "after__la
 def status(settings: Settings, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     runs = read_json(settings.pipelines_dir / LAST_RUNS) or {}
-    freshness = freshness_verdicts()
+    freshness = freshness_verdicts(settings.warehouse_path)
     lines = [f"Status at {_time(now)}  (warehouse {settings.warehouse_path}, lake {redact(settings.lake_url)})"]
     try:
         with run_lock(settings.warehouse_path, "make status", 0):
@@ -50,6 +50,10 @@ def status(settings: Settings, now: datetime | None = None) -> str:
     if freshness:
         checked = next(iter(freshness.values()))["checked_at"]
         lines.append(f"freshness: as `dbt source freshness` found it at {_time(checked)} ({_ago(checked, now)})")
+    elif (other := checked_warehouse()) is not None and other != settings.warehouse_path.resolve():
+        lines.append(
+            f"freshness: not checked for this warehouse (the last `dbt source freshness` here checked {other})"
+        )
     else:
         lines.append("freshness: not checked yet (`dbt source freshness`; `make all` and `make schedule` run it)")
     folder = working_folder(settings, targets(settings)[0])

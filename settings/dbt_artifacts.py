@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from settings import REPO_ROOT
 
 # dbt's source for each of ours, as named in models/staging/*/_*__sources.yml.
 DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
+# Written as `dbt source freshness` starts (by the run-lock plugin): the warehouse it checks, and when.
+CHECKED_WAREHOUSE = "sources_warehouse.json"
 
 
 def target_folder() -> Path:
@@ -18,12 +20,35 @@ def target_folder() -> Path:
     return REPO_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
 
 
-def freshness_verdicts() -> dict[str, dict]:
-    """Per source of ours: the verdict of the last `dbt source freshness`, with its age and limits."""
+def record_freshness_check(target: Path, warehouse: Path) -> None:
+    """Notes, as `dbt source freshness` starts, which warehouse the `sources.json` it writes describes."""
+    target.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(UTC).isoformat()
+    (target / CHECKED_WAREHOUSE).write_text(
+        json.dumps({"warehouse": str(warehouse.resolve()), "started_at": started_at})
+    )
+
+
+def checked_warehouse() -> Path | None:
+    """The warehouse the last `dbt source freshness` in this target folder checked, if it finished."""
+    check = read_json(target_folder() / CHECKED_WAREHOUSE)
     artifact = read_json(target_folder() / "sources.json")
-    if not artifact:
+    if not check or not artifact:
+        return None
+    if _instant(artifact["metadata"]["generated_at"]) < datetime.fromisoformat(check["started_at"]):
+        return None  # that check did not write its results: these are an earlier check's, of unknown origin
+    return Path(check["warehouse"])
+
+
+def freshness_verdicts(warehouse: Path) -> dict[str, dict]:
+    """Per source of ours: the verdict of the last `dbt source freshness` of `warehouse`, with its age and
+    limits; none when the last check in this target folder was of another warehouse (a project checked
+    out once, run with several WAREHOUSE_PATHs).
+    """
+    artifact = read_json(target_folder() / "sources.json")
+    if not artifact or checked_warehouse() != warehouse.resolve():
         return {}
-    checked_at = datetime.fromisoformat(artifact["metadata"]["generated_at"].replace("Z", "+00:00"))
+    checked_at = _instant(artifact["metadata"]["generated_at"])
     results = {result["unique_id"].split(".", 2)[2]: result for result in artifact.get("results", [])}
     verdicts = {}
     for source, (dbt_source, table) in DBT_SOURCES.items():
@@ -43,6 +68,10 @@ def freshness_verdicts() -> dict[str, dict]:
             verdict = f"{result['status']}: newest load {age} old ({limits})"
         verdicts[source] = {"verdict": verdict, "checked_at": checked_at}
     return verdicts
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _limit(limit: dict) -> str:

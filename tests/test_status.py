@@ -49,7 +49,7 @@ def test_before_any_run_status_says_what_to_do(workspace):
     assert "freshness: not checked yet" in shown[""]
 
 
-def test_after_a_run_status_shows_rows_newest_record_poll_quarantine_and_freshness(workspace):
+def test_after_a_run_status_shows_rows_newest_record_poll_quarantine_and_freshness(workspace, tmp_path):
     sandbox, workspace = workspace
     assert workspace.cli("ingestion", "run").returncode == 0
     workspace.dbt("build")
@@ -71,6 +71,16 @@ def test_after_a_run_status_shows_rows_newest_record_poll_quarantine_and_freshne
     assert line(shown["orders"], "warehouse") == f"warehouse    {orders:,} rows; newest record {newest_order}"
     assert line(shown["orders"], "freshness").startswith("freshness    pass")
     assert "packages: warehouse none pending" in shown[""] and "packages: lake      none pending" in shown[""]
+
+    # Another warehouse, with the same checkout (and target folder): that check is not its verdict.
+    other = Workspace(tmp_path / "other", **{**workspace.environment, "WAREHOUSE_PATH": str(tmp_path / "other.duckdb")})
+    elsewhere = status(other)
+    assert not [text for text in elsewhere["logs"].splitlines() if text.strip().startswith("freshness")]
+    checked = workspace.settings.warehouse_path.resolve()
+    assert (
+        f"freshness: not checked for this warehouse (the last `dbt source freshness` here checked {checked})"
+        in (elsewhere[""])
+    )
 
 
 def test_status_shows_a_failed_run_a_poll_gap_and_stale_sources(workspace):

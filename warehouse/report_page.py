@@ -195,7 +195,7 @@ def write_report_page(settings: Settings, path: Path, now: datetime | None = Non
                 rows = []
             sections.append(_section(chart, rows))
             drawn += bool(rows)
-    freshness = freshness_verdicts()
+    freshness = freshness_verdicts(settings.warehouse_path)
     page = PAGE.format(
         plotly=get_plotlyjs(),
         generated=now.strftime("%Y-%m-%d %H:%M UTC"),

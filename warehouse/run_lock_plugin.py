@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt.flags import get_flags
 
-from settings import Settings, keep_files_private
+from settings import REPO_ROOT, Settings, keep_files_private
+from settings.dbt_artifacts import record_freshness_check, target_folder
 from settings.run_lock import acquire, die_with_parent
 
 
@@ -23,3 +25,7 @@ class Plugin(BasePlugin):
         settings = Settings.from_env()
         settings.prepare_warehouse_folder()
         self.lock = acquire(Path(self.creds.path), command, settings.lock_wait_seconds)
+        flags = get_flags()
+        if getattr(flags, "WHICH", None) == "freshness":  # `make status` shows its verdict for this warehouse only
+            target = REPO_ROOT / (getattr(flags, "TARGET_PATH", None) or target_folder())
+            record_freshness_check(target, Path(self.creds.path))
