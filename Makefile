@@ -56,18 +56,23 @@ $(VENV)/.installed-%: $(STAMP)
 	$(UV_INSTALL) --extra $*
 	@touch $@
 
+# `make all` runs these itself, not through a sub-make: each command is then make's own child, and
+# dies with it (see settings/run_lock.py), even when make is killed with SIGKILL.
+INGEST = $(RUN) $(BIN)/python -m ingestion run $(ARGS)
+BUILD = $(RUN) $(BIN)/dbt build
+
 all: setup ## set up, ingest both sources, dbt build, source freshness, and print a summary
-	$(MAKE) --no-print-directory ingest
-	$(MAKE) --no-print-directory build
+	@$(INGEST)
+	@$(BUILD)
 	@$(RUN) $(BIN)/dbt source freshness
 	@$(RUN) $(BIN)/python -m warehouse summary
 	@$(RUN) $(BIN)/python -m warehouse report
 
 ingest: setup ## extract and load both sources (ARGS="--source orders --full-refresh")
-	@$(RUN) $(BIN)/python -m ingestion run $(ARGS)
+	@$(INGEST)
 
 build: setup ## dbt build: models, tests and exports
-	@$(RUN) $(BIN)/dbt build
+	@$(BUILD)
 
 spark: setup $(SPARK) java ## dbt on Apache Spark over the lake (ARGS="run --select logs+"; default: build)
 	@$(RUN) $(BIN)/python -m warehouse spark $(or $(ARGS),build)
