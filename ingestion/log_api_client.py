@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 
+import urllib3
 from dlt.sources.helpers.requests import Client
 from requests import RequestException
 
@@ -101,13 +102,27 @@ def poll(
     polled_at, started = datetime.now(UTC), time.monotonic()
     try:
         response = client.get(url, stream=True)
-        body = _read_at_most(response, max_bytes, started + deadline)
     except RequestException as error:
         raise LogApiError(_failure(shown, error, attempts)) from None
+    received = bytearray()
+    try:
+        body = _read_at_most(response, max_bytes, started + deadline, received)
     except TimeoutError:
         raise LogApiError(
             f"log API at {shown} did not finish answering within {deadline:.0f} s; nothing from this poll was "
             "loaded: check LOG_API_URL, or raise LOG_API_DEADLINE_SECONDS if answers take that long"
+        ) from None
+    except urllib3.exceptions.ReadTimeoutError:
+        raise LogApiError(
+            f"log API at {shown} stopped sending its answer for {timeout:.0f} s after {len(received):,} bytes; "
+            "nothing from this poll was loaded: run again later, or raise LOG_API_TIMEOUT_SECONDS"
+        ) from None
+    except urllib3.exceptions.HTTPError as error:
+        declared = response.headers.get("Content-Length")
+        of = f" of {int(declared):,}" if declared and declared.isdigit() else ""
+        raise LogApiError(
+            f"log API at {shown} broke off its answer after {len(received):,}{of} bytes ({type(error).__name__}); "
+            "nothing from this poll was loaded: run again later"
         ) from None
     if body is None:
         raise LogApiError(
@@ -258,9 +273,10 @@ def _only_space_after(body: str, position: int, elements: list) -> list:
     return elements
 
 
-def _read_at_most(response, max_bytes: int, deadline: float) -> bytes | None:
-    """The body, or None when it is longer than `max_bytes` (read no further than that); raises
-    TimeoutError when it is still arriving at `deadline` (a `time.monotonic()` instant).
+def _read_at_most(response, max_bytes: int, deadline: float, body: bytearray) -> bytes | None:
+    """The body, read into `body`, or None when it is longer than `max_bytes` (read no further than
+    that); raises TimeoutError when it is still arriving at `deadline` (a `time.monotonic()` instant),
+    and urllib3's errors when the connection breaks off (`body` then holds what came).
 
     Each read takes what has arrived (`read1`), so a body that trickles in is checked against the
     deadline as it comes, not after a whole chunk.
@@ -269,7 +285,6 @@ def _read_at_most(response, max_bytes: int, deadline: float) -> bytes | None:
     if declared and declared.isdigit() and int(declared) > max_bytes:
         response.close()
         return None
-    body = bytearray()
     while chunk := response.raw.read1(64 * 1024, decode_content=True):
         body += chunk
         if len(body) > max_bytes:

@@ -122,6 +122,8 @@ class Misbehaviour:
     # Bytes of the body sent per second, a few at a time (0: all at once): a server that never stalls
     # long enough for a read timeout, yet takes minutes to answer.
     trickle_bytes_per_second: int = 0
+    # Answers cut short: the connection is closed after this many bytes of the body (None: whole).
+    cut_after_bytes: int | None = None
 
 
 class LogApiSandbox:
@@ -237,7 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        rate = self.server.sandbox.misbehaviour.trickle_bytes_per_second
+        misbehaviour = self.server.sandbox.misbehaviour
+        if misbehaviour.cut_after_bytes is not None:
+            self.wfile.write(body[: misbehaviour.cut_after_bytes])
+            self.close_connection = True
+            return
+        rate = misbehaviour.trickle_bytes_per_second
         if not rate:
             self.wfile.write(body)
             return

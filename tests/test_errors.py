@@ -135,3 +135,15 @@ def test_a_connection_killed_mid_read_ends_in_one_line_and_is_recorded(tmp_path,
     assert line.startswith("error: orders -> ") and "server disconnected" in line and "for the next run" in line
     last_runs = json.loads((workspace.settings.pipelines_dir / "last_runs.json").read_text())
     assert "server disconnected" in last_runs["orders"]["errors"][0]
+
+
+def test_an_answer_cut_short_says_so_in_one_line_not_that_attempts_failed(tmp_path, log_api):
+    sandbox, url = log_api
+    sandbox.misbehaviour.cut_after_bytes = 500
+
+    run = Workspace(tmp_path, LOG_API_URL=url).cli("ingestion", "run", "--source", "logs")
+
+    assert run.returncode == 1
+    line = last_line_of(run)
+    assert line.startswith(f"error: log API at {url} broke off its answer after 500 of ") and "attempts" not in line
+    assert "nothing from this poll was loaded" in line
