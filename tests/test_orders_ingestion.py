@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
@@ -342,3 +343,26 @@ def test_a_renamed_or_retyped_last_updated_is_named_in_one_line(project, tmp_pat
     [error] = retyped.errors
     assert "LastUpdated" in error and "TEXT" in error and "not a date and time" in error
     assert loaded(settings)[0] == sorted(shop.BOOK_ROWS), "what was loaded stays"
+
+
+def test_a_source_lost_after_the_load_costs_only_the_row_count_check_with_a_warning(project, tmp_path, monkeypatch):
+    """The check after loading reads the source again: the database gone by then had ended in a traceback."""
+    database = tmp_path / "shop.sqlite"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    books_table(engine)
+    engine.dispose()
+    settings = project(ORDERS_DB_URL=f"sqlite:///{database}")
+    check = runner.rows_missing_by_day
+
+    def after_the_source_is_gone(*arguments):
+        with sqlite3.connect(database) as connection:
+            connection.execute("drop table Orders")
+        return check(*arguments)
+
+    monkeypatch.setattr(runner, "rows_missing_by_day", after_the_source_is_gone)
+    report = runner.run(settings, ("orders",))
+
+    assert report.ok, report.errors
+    [warning] = report.warnings
+    assert warning.startswith("orders: loaded, but the check of the source's rows per day") and "\n" not in warning
+    assert loaded(settings)[0] == sorted(shop.BOOK_ROWS)
