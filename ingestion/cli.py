@@ -37,7 +37,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
             report = runner.run(settings, sources, full_refresh=args.full_refresh)
-            runner.save_last_runs(settings, report)
+            try:
+                runner.save_last_runs(settings, report)
+            except OSError as error:
+                report.errors.append(
+                    f"cannot record this run in {error.filename or settings.pipelines_dir} ({error.strerror}): "
+                    "make status will not show it; free space there, or set PIPELINES_DIR to a folder that has it"
+                )
     except RunLockBusyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again later

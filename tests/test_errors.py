@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 
@@ -147,3 +148,28 @@ def test_an_answer_cut_short_says_so_in_one_line_not_that_attempts_failed(tmp_pa
     line = last_line_of(run)
     assert line.startswith(f"error: log API at {url} broke off its answer after 500 of ") and "attempts" not in line
     assert "nothing from this poll was loaded" in line
+
+
+@pytest.fixture
+def full_folder(tmp_path):
+    """A folder on a file system of 300 KiB (a tmpfs, mounted for the test: it needs root, as `make test` has)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)], capture_output=True)
+    assert mount.returncode == 0, f"cannot mount a small tmpfs (run the tests as root): {mount.stderr.decode()}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_pipelines_dir_ends_in_error_lines_not_dlts_tracebacks(tmp_path, full_folder):
+    """Hundreds of lines of dlt's retries and a traceback from writing last_runs.json, before."""
+    run = Workspace(tmp_path, PIPELINES_DIR=str(full_folder / "pipelines")).cli("ingestion", "run")
+
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr and "[WARNING]" not in run.stderr, run.stderr[-3000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors and all("No space left on device" in line for line in errors)
+    assert errors[-1].startswith(f"error: cannot record this run in {full_folder / 'pipelines'}")
+    assert len(run.stderr.splitlines()) < 20
