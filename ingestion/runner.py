@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +45,7 @@ from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
 from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
+from settings.run_lock import die_with_parent
 
 SOURCES = ("logs", "orders")
 # A clock behind the newest load by more than this is worth a warning (NTP corrects small drifts quietly).
@@ -160,6 +163,8 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
     for name in sources:
         started_at, started, errors_before = datetime.now(UTC), time.monotonic(), len(report.errors)
         with ExitStack() as stack:
+            if name == "orders":
+                stack.enter_context(_read_deadline(settings, report, started_at, started))
             try:
                 make_source, after_load = loaders[name](stack)
             except RuntimeError as error:
@@ -173,6 +178,38 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
                     after_load(pipelines, report)
         report.runs[name] = _source_run(started_at, started, report.errors[errors_before:])
     return report
+
+
+@contextmanager
+def _read_deadline(settings: Settings, report: Report, started_at: datetime, started: float) -> Iterator[None]:
+    """Ends the run, with one `error:` line and the run recorded, when reading and loading orders takes
+    longer than ORDERS_READ_DEADLINE_SECONDS. A stalled server is waited on in native code (connectorx
+    holds the GIL while it reads), so the watch is a forked process of its own, which kills this one:
+    a run stopped at any point is completed by the next one, and nothing is lost.
+    """
+    seconds = settings.orders_read_deadline_seconds
+    watcher = os.fork()
+    if watcher == 0:
+        die_with_parent(signal.SIGKILL)  # never outlives the run, nor holds its lock after it
+        time.sleep(seconds)
+        error = (
+            f"orders: reading and loading took longer than {seconds} s (ORDERS_READ_DEADLINE_SECONDS), so the run "
+            f"stops; {WAITS}. Check the orders database at {redact(settings.orders_db_url or 'the sandbox')}, "
+            "or raise ORDERS_READ_DEADLINE_SECONDS"
+        )
+        report.errors.append(error)
+        report.runs["orders"] = _source_run(started_at, started, [error])
+        try:
+            save_last_runs(settings, report)
+        finally:
+            print(f"\nerror: {error}", file=sys.stderr, flush=True)
+            os.kill(os.getppid(), signal.SIGKILL)
+            os._exit(1)
+    try:
+        yield
+    finally:
+        os.kill(watcher, signal.SIGKILL)
+        os.waitpid(watcher, 0)
 
 
 def _source_run(started_at: datetime, started: float, errors: list[str]) -> dict:

@@ -42,6 +42,7 @@ VARIABLES = (
     "ORDERS_DB_URL",
     "ORDERS_TABLE",
     "ORDERS_LOOKBACK_SECONDS",
+    "ORDERS_READ_DEADLINE_SECONDS",
     "ORDERS_CAPTURE",
     "FERNET_KEY",
     "LAKE_URL",
@@ -78,6 +79,7 @@ class Settings:
     orders_table: str
     orders_lookback_seconds: int
     orders_capture: str
+    orders_read_deadline_seconds: int
     fernet_key: str | None
     lake_url: str
     warehouse_path: Path
@@ -111,6 +113,9 @@ class Settings:
                 "ORDERS_LOOKBACK_SECONDS", get("ORDERS_LOOKBACK_SECONDS"), DEFAULT_LOOKBACK_SECONDS, minimum=0
             ),
             orders_capture=_choice("ORDERS_CAPTURE", get("ORDERS_CAPTURE"), CAPTURE_MODES),
+            orders_read_deadline_seconds=_seconds(
+                "ORDERS_READ_DEADLINE_SECONDS", get("ORDERS_READ_DEADLINE_SECONDS"), 3600, minimum=1
+            ),
             fernet_key=get("FERNET_KEY"),
             lake_url=_lake_url(str(profile["external_root"]), root),
             warehouse_path=_under(root, str(profile["path"])),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 import time
@@ -173,3 +174,28 @@ def test_a_full_pipelines_dir_ends_in_error_lines_not_dlts_tracebacks(tmp_path, 
     assert errors and all("No space left on device" in line for line in errors)
     assert errors[-1].startswith(f"error: cannot record this run in {full_folder / 'pipelines'}")
     assert len(run.stderr.splitlines()) < 20
+
+
+@pytest.mark.mysql
+def test_an_orders_read_past_its_deadline_ends_the_run_with_one_line_and_is_recorded(tmp_path, mysql_url):
+    """A stalled source: every row takes a second (a view that sleeps), so the read would take minutes."""
+    engine = sa.create_engine(mysql_url)
+    shop.seed(engine, "OrdersBase", orders=20)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("create view Orders as select * from OrdersBase where sleep(1) = 0")
+    workspace = Workspace(tmp_path, ORDERS_DB_URL=mysql_url, ORDERS_READ_DEADLINE_SECONDS="3")
+
+    run = workspace.cli("ingestion", "run", "--source", "orders")
+    with engine.connect() as connection:  # the server would go on with the read it was left with
+        database = sa.make_url(mysql_url).database
+        for connection_id in connection.exec_driver_sql(
+            "select id from information_schema.processlist where db = %s and state = 'User sleep'", (database,)
+        ).scalars():
+            connection.exec_driver_sql(f"kill {connection_id}")
+    engine.dispose()
+
+    assert run.returncode == -signal.SIGKILL  # stopped by its watch: native code cannot be interrupted
+    line = last_line_of(run)
+    assert line.startswith("error: orders: reading and loading took longer than 3 s (ORDERS_READ_DEADLINE_SECONDS)")
+    last_runs = json.loads((workspace.settings.pipelines_dir / "last_runs.json").read_text())
+    assert "ORDERS_READ_DEADLINE_SECONDS" in last_runs["orders"]["errors"][0]
