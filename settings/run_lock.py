@@ -22,6 +22,9 @@ from pathlib import Path
 
 HELD_BY_PARENT = "RUN_LOCK_HELD"
 _PR_SET_PDEATHSIG = 1
+# Loaded once, on import: a process forked from a threaded one (the loader's deadline watch) then
+# calls prctl without loading anything.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class RunLockBusyError(RuntimeError):
@@ -93,8 +96,8 @@ def die_with_parent(signal_number: int = signal.SIGTERM) -> None:
     """Asks Linux to send this process `signal_number` when its parent dies (e.g. `make`, killed with -9),
     so no run outlives the command that started it. A no-op elsewhere.
     """
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
 
 
 def _holder(path: Path) -> str:
