@@ -426,10 +426,18 @@ def _drop_rows_loaded_twice(pipeline: dlt.Pipeline, load_ids: list[str]) -> None
 def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Exception, report: Report) -> None:
     """Copies the pending packages out of dlt's way, under `<PIPELINES_DIR>/failed_packages/`, and aborts them."""
     kept = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
-    for load_id in [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]:
-        for folder in Path(pipeline.working_dir).rglob(load_id):
-            if folder.is_dir():
-                shutil.copytree(folder, kept / load_id, dirs_exist_ok=True)
+    try:
+        for load_id in [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]:
+            for folder in Path(pipeline.working_dir).rglob(load_id):
+                if folder.is_dir():
+                    shutil.copytree(folder, kept / load_id, dirs_exist_ok=True)
+    except OSError as copy_error:  # a full disk, say: the package stays where it is, for the next run
+        why = copy_error.args[0][0][2] if isinstance(copy_error, shutil.Error) else copy_error.strerror
+        report.errors.append(
+            f"{name} -> {target.name}: {_root_cause(error)}; the package could not be moved aside to {kept} "
+            f"({why}), so it is kept and the next run tries it again"
+        )
+        return
     pipeline.abort_packages()
     report.errors.append(
         f"{name} -> {target.name}: a load package failed for good ({_root_cause(error)}); it was moved aside to "
