@@ -19,7 +19,6 @@ import dlt
 import dlt.common.time as dlt_time
 import sqlalchemy as sa
 from dlt.common.destination.exceptions import DestinationTerminalException
-from dlt.common.runtime.collector import Collector, LogCollector, TqdmCollector
 from dlt.common.schema.exceptions import DataValidationError
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.load.exceptions import LoadClientJobFailed
@@ -41,10 +40,10 @@ from ingestion.orders_db import (
     source_clock,
     source_identity,
 )
+from ingestion.progress import dlt_progress
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
 from settings import Settings, redact
-from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
 from settings.run_lock import die_with_parent
 
 SOURCES = ("logs", "orders")
@@ -489,25 +488,6 @@ def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]
     except DatabaseUndefinedRelation:
         return set()
     return {record_id for (record_id,) in rows or []}
-
-
-class QuietLogCollector(LogCollector):
-    """dlt's plain-line progress, for output that is not a terminal, silent for steps shorter than `log_period`."""
-
-    def _start(self, step: str) -> None:
-        super()._start(step)
-        self.step_started = time.monotonic()
-
-    def on_log(self) -> None:
-        if time.monotonic() - self.step_started >= self.log_period:
-            super().on_log()
-
-
-def dlt_progress() -> Collector:
-    """dlt's progress for extract, normalize and load: bars on a terminal, plain lines elsewhere."""
-    if is_terminal(sys.stderr):
-        return TqdmCollector(single_bar=True, file=sys.stderr, delay=AFTER_SECONDS)
-    return QuietLogCollector(log_period=EVERY_SECONDS, logger=sys.stderr, dump_system_stats=False)
 
 
 def pipeline_for(settings: Settings, target: Target) -> dlt.Pipeline:

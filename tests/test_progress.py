@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
+from ingestion.progress import dlt_progress
 from settings.progress import Progress
+from tests.terminal import Terminal as TerminalDevice
+from tests.workspace import Workspace
 
 
 class Clock:
@@ -74,3 +79,44 @@ def test_on_a_terminal_it_draws_a_bar_with_the_rate():
 
     drawn = output.getvalue()
     assert "logs: decrypting: 100%" in drawn and "200/200" in drawn and "records/s" in drawn
+
+
+def test_dlt_steps_draw_a_bar_only_once_they_have_run_the_delay_and_the_bar_ends_its_line():
+    quick = Terminal()
+    collector = dlt_progress(stream=quick, delay=3600)
+    with collector("Extract orders_db"):
+        collector.update("orders", 10)
+    assert quick.getvalue() == "", "a step shorter than the delay draws nothing, not even an empty bar"
+
+    slow = Terminal()
+    collector = dlt_progress(stream=slow, delay=0)
+    with collector("Extract orders_db"):
+        collector.update("orders", 10, message="reading")
+    drawn = slow.getvalue()
+    assert "Extract orders_db: orders" in drawn and "10" in drawn
+    assert drawn.endswith("\n"), "the finished bar ends its line: what is printed next starts on a line of its own"
+
+
+def test_a_run_at_a_terminal_shows_its_lines_whole_and_no_bar_for_steps_of_less_than_three_seconds(tmp_path):
+    workspace = Workspace(tmp_path)
+    terminal = TerminalDevice()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ingestion", "run"],
+        cwd=tmp_path,
+        env={**workspace.environment, "TERM": "xterm-256color"},
+        stdin=subprocess.DEVNULL,
+        stdout=terminal.device,
+        stderr=terminal.device,
+        start_new_session=True,
+    )
+    try:
+        code = run.wait(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    screen = terminal.finish().replace("\r\n", "\n")
+
+    assert code == 0, screen
+    assert "it/s" not in screen and "%|" not in screen, f"no bar for the sandbox's quick steps:\n{screen}"
+    assert "\r" not in screen, f"no line drawn over another:\n{screen!r}"
+    assert "orders: reading" in screen and "logs -> warehouse: loading" in screen.splitlines()

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import re
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import threading
-import time
 
 import duckdb
 
+from tests.terminal import Terminal
 from tests.workspace import Workspace
 from warehouse.shell import SNAPSHOTS
 
@@ -165,43 +160,3 @@ def test_a_session_typed_at_the_terminal_ends_with_success_after_a_failed_statem
     assert code == 0
     piped = workspace.cli("warehouse", "sql", input="select * from no_such_table;")
     assert piped.returncode == 1, "SQL piped in still fails with its statement"
-
-
-class Terminal:
-    """A pseudo-terminal for a full-screen program, read all along (a program whose output is not read stalls)."""
-
-    def __init__(self, rows: int = 40, columns: int = 140) -> None:
-        self.controller, self.device = os.openpty()
-        fcntl.ioctl(self.device, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        self.drawn = bytearray()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.controller, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.drawn += chunk
-
-    def screen(self) -> str:
-        """Everything drawn so far, escape sequences removed."""
-        return re.sub(r"\x1b\[[0-9;?>$]*[A-Za-z]", "", bytes(self.drawn).decode("utf-8", "replace"))
-
-    def wait_for(self, *texts: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(text in self.screen() for text in texts):
-                return self.screen()
-            time.sleep(0.2)
-        raise AssertionError(f"not all of {texts} on screen within {timeout} s:\n{self.screen()[-3000:]}")
-
-    def type(self, keys: str) -> None:
-        os.write(self.controller, keys.encode())
-
-    def close(self) -> None:
-        os.close(self.device)
-        os.close(self.controller)
