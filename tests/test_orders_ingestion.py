@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ingestion import runner
 from sandbox import orders_db as shop
 from tests.readers import in_order, lake_rows, warehouse_rows
+from tests.workspace import Workspace
 
 COLUMNS = ["order_id", "order_status", "last_updated"]
 
@@ -366,3 +367,20 @@ def test_a_source_lost_after_the_load_costs_only_the_row_count_check_with_a_warn
     [warning] = report.warnings
     assert warning.startswith("orders: loaded, but the check of the source's rows per day") and "\n" not in warning
     assert loaded(settings)[0] == sorted(shop.BOOK_ROWS)
+
+
+@pytest.mark.mysql
+def test_a_mariadb_read_prints_the_loaders_lines_and_no_dlt_warnings(tmp_path, mysql_url):
+    """dlt warned twice on every MariaDB read that the Arrow schema's column hints differ from its own."""
+    engine = sa.create_engine(mysql_url)
+    shop.seed(engine, orders=60)
+    engine.dispose()
+
+    run = Workspace(tmp_path, ORDERS_DB_URL=mysql_url).cli("ingestion", "run", "--source", "orders")
+
+    assert run.returncode == 0, run.stderr
+    assert "WARNING" not in run.stderr and "column hints" not in run.stderr, run.stderr
+    assert run.stderr.splitlines()[:2] == [
+        f"orders: reading Orders at {mysql_url}",
+        "orders -> warehouse: loading",
+    ]
