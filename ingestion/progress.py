@@ -66,3 +66,8 @@ def dlt_progress(stream: TextIO | None = None, delay: float = AFTER_SECONDS) -> 
     if is_terminal(stream):
         return DelayedTqdmCollector(single_bar=True, file=stream, delay=delay)
     return QuietLogCollector(log_period=EVERY_SECONDS, logger=stream, dump_system_stats=False)
+
+
+def say(message: str) -> None:
+    """One line of what the run is doing, on stderr (stdout is for what a command answers)."""
+    print(message, file=sys.stderr, flush=True)

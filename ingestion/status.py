@@ -19,7 +19,10 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ingestion import waiting_polls
 from ingestion.destinations import targets, working_folder
-from ingestion.runner import LAST_RUNS, SOURCES, extracted_polls, pipeline_for
+from ingestion.loaders import extracted_polls
+from ingestion.loading import pipeline_for
+from ingestion.report import LAST_RUNS
+from ingestion.runner import SOURCES
 from settings import Settings, redact
 from settings.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock

@@ -46,4 +46,4 @@ def test_only_the_loaders_embedded_default_reaches_the_sandboxes():
         for path, packages in imported_packages(folder).items()
         if "sandbox" in packages
     ]
-    assert importers == [str(Path("ingestion") / "runner.py")]
+    assert importers == [str(Path("ingestion") / "sandboxes.py")]

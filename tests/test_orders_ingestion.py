@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ingestion import runner
+from ingestion import loaders, runner
 from sandbox import orders_db as shop
 from tests.readers import in_order, lake_rows, warehouse_rows
 from tests.workspace import Workspace
@@ -353,14 +353,14 @@ def test_a_source_lost_after_the_load_costs_only_the_row_count_check_with_a_warn
     books_table(engine)
     engine.dispose()
     settings = project(ORDERS_DB_URL=f"sqlite:///{database}")
-    check = runner.rows_missing_by_day
+    check = loaders.rows_missing_by_day
 
     def after_the_source_is_gone(*arguments):
         with sqlite3.connect(database) as connection:
             connection.execute("drop table Orders")
         return check(*arguments)
 
-    monkeypatch.setattr(runner, "rows_missing_by_day", after_the_source_is_gone)
+    monkeypatch.setattr(loaders, "rows_missing_by_day", after_the_source_is_gone)
     report = runner.run(settings, ("orders",))
 
     assert report.ok, report.errors
