@@ -12,23 +12,19 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import platform
-import shutil
-import subprocess
-import sys
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import duckdb
 from cryptography.fernet import Fernet
 
-from bench import data
+from bench import data, report
 from bench.measure import Measurement, python, repeat
+from bench.report import facts, print_table
+from bench.workspace import Workspace, count, dbt, expect
 from sandbox.mariadb import BINLOG_OPTIONS, throwaway_mariadb
-from settings import REPO_ROOT, VARIABLES
+from settings import REPO_ROOT
 from transforms.compression_report import compressed_payload
 
 RESULTS = Path(__file__).parent / "results"
@@ -40,52 +36,6 @@ B7_UPDATES = 100_000
 B8_RECORDS = 100_000
 # Every model both engines build (the poll ledger is not in this data; the report is DuckDB's only).
 B8_MODELS = ["--exclude", "stg_log_api__polls", "log_compression_report"]
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """A warehouse, a lake and dlt's and dbt's working folders of their own, under `root`."""
-
-    root: Path
-
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {name: value for name, value in os.environ.items() if name not in VARIABLES}
-        env.update(
-            DO_NOT_TRACK="1",
-            RUNTIME__DLTHUB_TELEMETRY="false",
-            WAREHOUSE_PATH=str(self.warehouse),
-            LAKE_URL=str(self.root / "lake"),
-            PIPELINES_DIR=str(self.root / "pipelines"),
-            SANDBOX_DIR=str(self.root / "sandbox"),
-            DBT_TARGET_PATH=str(self.root / "target"),
-            DBT_LOG_PATH=str(self.root / "logs"),
-            PYTHONPATH=str(REPO_ROOT),
-        )
-        env.update(extra)
-        return env
-
-    def reset(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root.mkdir(parents=True)
-
-
-def count(warehouse: Path, table: str) -> int:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.sql(f"select count(*) from {table}").fetchone()[0]
-
-
-def expect(rows: int, expected: int, label: str) -> None:
-    """A benchmark of a run that did not do the work would flatter it: stop instead."""
-    if rows != expected:
-        raise SystemExit(f"error: {label} produced {rows:,} rows, expected {expected:,}")
-
-
-def dbt(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "dbt"), *args]
 
 
 class Bench:
@@ -255,131 +205,6 @@ class Bench:
             "gzip_api_records_json_bytes": len(gzip.compress(api_json, mtime=0)),
         }
 
-    def goals(self, b6: dict) -> list[dict]:
-        best = {(m.group, m.label): m.min_seconds for m in self.measurements}
-        rss = {(m.group, m.label): max(m.peak_rss_mib) for m in self.measurements}
-
-        def seconds(group: str, start: str) -> float:
-            return next(value for (g, label), value in best.items() if g == group and label.startswith(start))
-
-        project = seconds("B1", "project")
-        full = project + seconds("B3", "dbt run, order models, full")
-        unchanged = seconds("B3", "ingest, no change") + seconds("B3", "dbt run, order models, no change")
-        changed = seconds("B3", "ingest, 1% new rows") + seconds("B3", "dbt run, order models, 1% new rows")
-        startup = seconds("B3", "start-up: dbt") + seconds("B3", "start-up: importing")
-        project_rss = max(value for (group, label), value in rss.items() if "project" in label or group == "B3")
-        updates = min(self.rows, B7_UPDATES)
-        spark_startup = seconds("B8", "Spark start-up")
-
-        def spark_rows_per_core_second(cores: int) -> float:
-            return self.b8_rows / max(seconds("B8", f"Spark local[{cores}]") - spark_startup, 0.001) / cores
-
-        return [
-            _goal(
-                "B1", "orders first load, speed vs DuckDB mysql_scanner", seconds("B1", "DuckDB") / project, ">=", 1.0
-            ),
-            _goal(
-                "B1", "orders first load, speed vs the book's script", seconds("B1", "the book") / project, ">=", 10.0
-            ),
-            _goal(
-                "B2",
-                "dbt run -s +logs, speed vs 1-core decrypt + parse loop",
-                seconds("B2", "1-core loop: Fernet.decrypt +") / seconds("B2", "project"),
-                ">=",
-                1.5,
-            ),
-            _goal(
-                "B2",
-                "stretch: speed vs 1-core decrypt-only loop",
-                seconds("B2", "1-core loop: Fernet.decrypt") / seconds("B2", "project"),
-                ">=",
-                1.0,
-            ),
-            _goal(
-                "B3",
-                "(1% run - no-change run) / (full - no-change)",
-                (changed - unchanged) / (full - unchanged),
-                "<=",
-                0.05,
-            ),
-            _goal("B3", "no-change run beyond start-up, seconds", unchanged - startup, "<=", 5.0),
-            _goal("B5", "peak RSS of ingest and dbt runs, MiB", project_rss, "<=", 1024.0),
-            _goal(
-                "B6",
-                "logs export bytes / gzip of the seed's compressed JSON",
-                b6["export_parquet_bytes"] / b6["gzip_seed_compressed_json_bytes"],
-                "<=",
-                0.15,
-            ),
-            _goal(
-                "B6",
-                "the same, against gzip of the API's records as fetched",
-                b6["export_parquet_bytes"] / b6["gzip_api_records_json_bytes"],
-                "<=",
-                0.15,
-            ),
-            _figure("B7", "binlog: changes captured per second", updates / seconds("B7", "binlog mode: capture")),
-            _figure(
-                "B7",
-                "binlog changes/s vs timestamp full extraction rows/s",
-                (updates / seconds("B7", "binlog mode: capture")) / (self.rows / seconds("B7", "timestamp mode: full")),
-            ),
-            _figure(
-                "B7",
-                "catch-up after 1% changed: binlog / timestamp seconds",
-                seconds("B7", "binlog mode: catch-up") / seconds("B7", "timestamp mode: incremental"),
-            ),
-            _figure("B8", "Spark local[2] / DuckDB seconds", seconds("B8", "Spark local[2]") / seconds("B8", "DuckDB")),
-            _figure("B8", "Spark rows/s per core beyond start-up, 1 core", spark_rows_per_core_second(1)),
-            _figure("B8", "Spark rows/s per core beyond start-up, 2 cores", spark_rows_per_core_second(2)),
-            _figure(
-                "B8",
-                "DuckDB rows/s per core",
-                self.b8_rows / seconds("B8", "DuckDB") / (os.cpu_count() or 1),
-            ),
-        ]
-
-
-def _goal(group: str, what: str, value: float, comparison: str, target: float) -> dict:
-    met = value >= target if comparison == ">=" else value <= target
-    return {"id": group, "measure": what, "value": round(value, 3), "goal": f"{comparison} {target}", "met": met}
-
-
-def _figure(group: str, what: str, value: float) -> dict:
-    """A figure the issue asks to report, with no target to meet."""
-    return {"id": group, "measure": what, "value": round(value, 3), "goal": "-", "met": None}
-
-
-def print_table(measurements: list[Measurement], goals: list[dict]) -> None:
-    print(f"\n{'':<4}{'what ran':<60} {'min s':>8} {'median s':>9} {'peak MiB':>9}")
-    for m in measurements:
-        print(f"{m.group:<4}{m.label:<60} {m.min_seconds:>8.2f} {m.median_seconds:>9.2f} {max(m.peak_rss_mib):>9.0f}")
-    print(f"\n{'':<4}{'goal':<60} {'value':>8} {'target':>9} {'met':>9}")
-    for goal in goals:
-        met = {True: "yes", False: "NO", None: "-"}[goal["met"]]
-        print(f"{goal['id']:<4}{goal['measure']:<60} {goal['value']:>8.2f} {goal['goal']:>9} {met:>9}")
-
-
-def facts() -> dict:
-    packages = (
-        "duckdb",
-        "dlt",
-        "dbt-core",
-        "dbt-duckdb",
-        "dbt-spark",
-        "pyspark",
-        "connectorx",
-        "pyarrow",
-        "cryptography",
-    )
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {
-        "commit": commit.stdout.strip() or "unknown",
-        "versions": {name: metadata.version(name) for name in packages} | {"python": platform.python_version()},
-        "machine": {"cpus": os.cpu_count(), "memory_gib": round(memory / 2**30, 1), "platform": platform.platform()},
-    }
-
 
 def main() -> None:
     rows = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -394,7 +219,7 @@ def main() -> None:
         bench.b8_spark(project)
         bench.b2_logs()
         b6 = bench.b6_export_bytes()
-    goals = bench.goals(b6)
+    goals = report.goals(bench.measurements, rows, min(rows, B7_UPDATES), bench.b8_rows, b6)
     print_table(bench.measurements, goals)
     about = facts()
     results_dir.mkdir(parents=True, exist_ok=True)

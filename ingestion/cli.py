@@ -9,7 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from settings import REPO_ROOT, Settings, command_line
+from settings import REPO_ROOT, Settings
+from settings.entry_point import command_line
 from settings.run_lock import RunLockBusyError, die_with_parent, run_lock
 
 

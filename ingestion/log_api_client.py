@@ -14,18 +14,8 @@ import urllib3
 from dlt.sources.helpers.requests import Client
 from requests import RequestException
 
+from ingestion.log_records import REQUIRED_FIELDS, array_elements, is_unicode, malformation
 from settings import redact
-
-REQUIRED_FIELDS = ("recordId", "logtimestamp", "data")
-# The API's time format; the staging model parses it with the same pattern (`compact_timestamp`).
-LOGTIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
-
-
-class _TooDeep:
-    """Stands for an element nested deeper than Python's JSON parser goes (it would raise RecursionError)."""
-
-
-TOO_DEEP = _TooDeep()
 
 
 class LogApiError(RuntimeError):
@@ -150,64 +140,6 @@ def poll(
     return Poll(polled_at, records, rejected)
 
 
-def array_elements(body: str) -> list[tuple[str, object]]:
-    """Each element of the JSON array `body`: its text exactly as sent, and its value. Raises `ValueError`."""
-    decoder = json.JSONDecoder()
-    position = _skip_space(body, 0)
-    if body[position : position + 1] != "[":
-        raise ValueError("not a JSON array")
-    position = _skip_space(body, position + 1)
-    elements: list[tuple[str, object]] = []
-    if body[position : position + 1] == "]":
-        return _only_space_after(body, position + 1, elements)
-    while True:
-        try:
-            value, end = decoder.raw_decode(body, position)
-        except RecursionError:
-            value, end = TOO_DEEP, _end_of_nested(body, position)
-        elements.append((body[position:end], value))
-        position = _skip_space(body, end)
-        separator = body[position : position + 1]
-        if separator == "]":
-            return _only_space_after(body, position + 1, elements)
-        if separator != ",":
-            raise ValueError("elements not separated by commas")
-        position = _skip_space(body, position + 1)
-
-
-def malformation(value: object) -> str | None:
-    """Why `value` is not a record of the API's format (None when it is one)."""
-    if value is TOO_DEEP:
-        return "nested deeper than the JSON parser reads"
-    if not isinstance(value, dict):
-        return f"not a JSON object: {type(value).__name__}"
-    for name in REQUIRED_FIELDS:
-        if name not in value or value[name] is None:
-            return f"{name} missing"
-        if not isinstance(value[name], str):
-            return f"{name} is not a string: {type(value[name]).__name__}"
-        if "\x00" in value[name]:
-            return f"{name} holds a NUL byte"
-        if not _is_unicode(value[name]):
-            return f"{name} holds a lone surrogate escape (\\ud800-\\udfff): not Unicode text"
-        if not value[name]:
-            return f"{name} is empty"
-    if not is_logtimestamp(value["logtimestamp"]):
-        return "logtimestamp is not a UTC time as YYYYmmddHHMMSS"
-    return None
-
-
-def is_logtimestamp(text: str) -> bool:
-    """Whether `text` is a time in the API's format: 14 ASCII digits that make a real date and time."""
-    if len(text) != 14 or not (text.isascii() and text.isdigit()):
-        return False  # strptime alone takes one-digit months and days, and digits of other scripts
-    try:
-        datetime.strptime(text, LOGTIMESTAMP_FORMAT)
-    except ValueError:
-        return False
-    return True
-
-
 def _declared_charset(content_type: str | None) -> str:
     """The charset the Content-Type names, if Python knows it; UTF-8 otherwise."""
     message = Message()
@@ -220,17 +152,9 @@ def _declared_charset(content_type: str | None) -> str:
     return charset
 
 
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _undecoded_bytes(text: str) -> str | None:
     """Why an element's text is not text: the first byte that did not decode (kept as a surrogate escape)."""
-    if _is_unicode(text):
+    if is_unicode(text):
         return None
     position = next(index for index, char in enumerate(text) if "\udc80" <= char <= "\udcff")
     return f"not UTF-8: byte 0x{ord(text[position]) - 0xDC00:02x} at character {position}"
@@ -238,39 +162,9 @@ def _undecoded_bytes(text: str) -> str | None:
 
 def _shown(text: str) -> str:
     """An element's text as sent, with any byte that did not decode written as `\\xff`."""
-    if _is_unicode(text):
+    if is_unicode(text):
         return text
     return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-
-
-def _end_of_nested(body: str, position: int) -> int:
-    """Where the array or object starting at `position` ends, found by counting brackets, not by recursion."""
-    depth, in_string, escaped = 0, False, False
-    for index in range(position, len(body)):
-        char = body[index]
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    raise ValueError("an array or object that does not end")
-
-
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
-
-
-def _only_space_after(body: str, position: int, elements: list) -> list:
-    if _skip_space(body, position) != len(body):
-        raise ValueError("text after the array")
-    return elements
 
 
 def _read_at_most(response, max_bytes: int, deadline: float, body: bytearray) -> bytes | None:

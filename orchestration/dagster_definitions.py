@@ -20,7 +20,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion import runner
-from settings import REPO_ROOT, Settings, keep_files_private
+from settings import REPO_ROOT, Settings
+from settings.entry_point import keep_files_private
 from settings.run_lock import run_lock
 
 # The dbt sources each of our sources lands in (models/staging/*/_*__sources.yml).

@@ -9,9 +9,7 @@ loader and dbt always agree on them.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,31 +209,6 @@ def dbt_profile(environ: Mapping[str, str]) -> dict[str, Any]:
     rendered = jinja2.Environment(autoescape=False).from_string(PROFILE_FILE.read_text()).render(env_var=env_var)
     profile = yaml.safe_load(rendered)[PROFILE]
     return profile["outputs"][profile["target"]]
-
-
-def keep_files_private() -> None:
-    """Files and folders this process creates are readable by their owner only (0600, 0700), or as the
-    user's umask says if it is stricter: the warehouse, the lake, dlt's state and the report hold
-    decrypted records. Every entry point calls it first (the loader, `python -m warehouse`, dbt through
-    its run-lock plugin, Dagster's assets); Spark's JVM inherits it.
-    """
-    os.umask(os.umask(0o077) | 0o077)
-
-
-def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
-    """Runs an entry point's command: `.env` (in the current folder) read first, the shell's variables winning;
-    a setting that is missing or malformed ends in one `error:` line.
-    """
-    from dotenv import load_dotenv
-
-    load_dotenv(Path(".env"), override=False)
-    keep_files_private()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
 
 
 def redact(url: str) -> str:

@@ -19,7 +19,7 @@ from dlt.destinations.impl.filesystem.filesystem import FilesystemLoadJob
 from dlt.extract.extract import Extract
 
 from ingestion.cli import main
-from transforms.lake_export import Lake
+from transforms.lake import Lake
 
 STEPS = {
     # rows written to the new package, which is not committed yet

@@ -23,6 +23,7 @@ from tests.conftest import S3_KEYS
 from tests.readers import s3_client
 from tests.workspace import Workspace
 from transforms import lake_export
+from transforms.lake import Lake, LakeUnavailableError
 
 LOGS_GLOB = "exports/logs/**/*.parquet"
 ORDERS_GLOB = "exports/orders/**/*.parquet"
@@ -154,9 +155,10 @@ INTERRUPTED_EXPORT = textwrap.dedent(
     import duckdb
     from settings import Settings
     from transforms import lake_export
+    from transforms.lake import Lake
 
     published = 0
-    publish = lake_export.Lake.publish
+    publish = Lake.publish
 
     def publish_then_die(self, *args):
         global published
@@ -165,10 +167,10 @@ INTERRUPTED_EXPORT = textwrap.dedent(
         if published == 2:
             os._exit(9)  # the process dies here, as under SIGKILL: no clean-up runs
 
-    lake_export.Lake.publish = publish_then_die
+    Lake.publish = publish_then_die
     connection = duckdb.connect(sys.argv[1])
     table = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": sys.argv[2]}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": sys.argv[2]}))
     lake_export.export(connection, lake, table, lake_export.previous_manifest(connection, "manifest"))
     """
 )
@@ -176,7 +178,7 @@ INTERRUPTED_EXPORT = textwrap.dedent(
 
 def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_finishes(tmp_path):
     database, lake_url = tmp_path / "facts.duckdb", tmp_path / "lake"
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
     facts = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
     with duckdb.connect(str(database)) as connection:
         connection.execute(
@@ -308,7 +310,7 @@ def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
 
 def test_exports_running_at_once_share_the_staging_folder_without_tripping_over_each_other(tmp_path):
     """dbt runs the logs and orders exports in two threads: each clears its staging while the other writes."""
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
     start, failures = threading.Barrier(2), []
 
     def export_many_times(name: str) -> None:
@@ -338,7 +340,7 @@ def test_a_staging_folder_is_made_even_when_another_export_empties_staging_at_ea
     here the orders export removes `_staging` before the second, makes it before the third and removes
     it again before pathlib checks that it is a folder, which pathlib reports as FileExistsError.
     """
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
     staging = tmp_path / "lake" / "exports" / "_staging"
     other = [lake.staging_folder("orders")]
     real_mkdir, real_is_dir, replaying = os.mkdir, Path.is_dir, [True]
@@ -371,7 +373,7 @@ def test_a_staging_folder_is_made_even_when_another_export_empties_staging_at_ea
 
 
 def test_a_partition_published_by_a_run_whose_manifest_was_never_saved_is_deleted_once_stale(tmp_path):
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": str(tmp_path / "lake")}))
     orders = lake_export.Export("orders", "select * from orders", {"dt": "strftime(updated_at, '%Y-%m-%d')"})
     with duckdb.connect() as connection:
         connection.execute("create table orders as select 1 as order_id, timestamp '2020-01-05 10:00' as updated_at")
@@ -388,7 +390,7 @@ def test_partitions_another_engine_or_a_person_rewrote_are_written_again_and_not
     """What a Spark build leaves in the export folders (its own part files, `_SUCCESS` at the top) with the same
     rows, a partition file replaced by hand, and a stray copy: the next export publishes every row once."""
     lake_url = tmp_path / "lake"
-    lake = lake_export.Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
+    lake = Lake.from_settings(Settings.from_env({"LAKE_URL": str(lake_url)}))
     facts = lake_export.Export("facts", "select * from facts", {"part": "part_key"})
     folder = lake_url / "exports" / "facts"
     exported = f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
@@ -421,7 +423,7 @@ def test_a_hung_s3_endpoint_fails_an_export_with_one_line_naming_the_settings(tm
     class Model:
         this = "exports.export_orders_manifest"
 
-    with duckdb.connect() as connection, pytest.raises(lake_export.LakeUnavailableError) as failure:
+    with duckdb.connect() as connection, pytest.raises(LakeUnavailableError) as failure:
         lake_export.export_model(Model, connection, settings, table)
 
     message = str(failure.value)

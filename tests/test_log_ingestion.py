@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingestion import runner
 from ingestion.destinations import targets, working_folder
-from ingestion.log_api_client import LOGTIMESTAMP_FORMAT, is_logtimestamp
+from ingestion.log_records import LOGTIMESTAMP_FORMAT, is_logtimestamp
 from tests.readers import lake_rows, warehouse_rows
 
 COLUMNS = ["record_id", "logtimestamp", "data"]
