@@ -176,7 +176,7 @@ def _package_lines(packages: dict[str, tuple[int, list[Path], int]], settings: S
     lines = []
     for destination, (pending, aside, polls) in packages.items():
         waiting = f"{pending} load package(s) pending: the next run loads them first" if pending else "none pending"
-        moved = f"; {len(aside)} moved aside to {aside[0].parent} (see the README)" if aside else ""
+        moved = f"; {len(aside)} moved aside to {aside[0].parent} (see docs/operations.md)" if aside else ""
         kept = f"; {polls} log poll(s) kept for it: the next run that reaches it loads them" if polls else ""
         lines.append(f"packages: {destination:<9} {waiting}{moved}{kept}")
     return lines

@@ -1,4 +1,4 @@
-"""A stand-in for the CP2 log server: a real HTTP server speaking the log API's format.
+"""A stand-in for the log server: a real HTTP server speaking the log API's format.
 
 Records are a pure function of (seed, index), published at 100 per simulated 3 minutes.
 `GET /` answers the latest 100 as a JSON array, every token freshly encrypted, so the same

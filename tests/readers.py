@@ -13,7 +13,7 @@ import pyarrow.fs as pafs
 import sqlalchemy as sa
 
 from sandbox import orders_db as shop
-from settings import Settings
+from settings import REPO_ROOT, Settings
 
 
 def s3_client(environment: Mapping[str, str]):
@@ -127,3 +127,12 @@ def assert_each_record_and_row_once(settings, sandbox, orders_url, destinations=
         orders = read(settings, "orders", ORDER_COLUMNS)
         expected = source_orders(orders_url)
         assert orders == expected, (read.__name__, set(orders) ^ set(expected), len(orders), len(expected))
+
+
+# The documentation: the README, the pages under docs/ and the overview `make docs` shows.
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")), REPO_ROOT / "models" / "overview.md"]
+
+
+def documentation() -> str:
+    """The README and every page under docs/, as one text (what the samples tests compare)."""
+    return "\n".join(page.read_text() for page in PAGES)

@@ -7,14 +7,14 @@ import shlex
 
 import pytest
 
-from settings import REPO_ROOT
+from tests.readers import documentation
 from tests.workspace import Workspace
 
 
 def readme_samples() -> dict[str, list[str]]:
-    """The README's sample outputs: each `$ <command>` line in a fenced block, to the lines after it."""
+    """The documentation's sample outputs: each `$ <command>` line in a fenced block, to the lines after it."""
     samples, command = {}, None
-    for line in (REPO_ROOT / "README.md").read_text().splitlines():
+    for line in documentation().splitlines():
         if line.startswith("$ "):
             command = line[2:]
             samples[command] = []

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from settings import REPO_ROOT, SANDBOX_FERNET_KEY
-from tests.readers import LOG_COLUMNS, warehouse_rows
+from settings import SANDBOX_FERNET_KEY
+from tests.readers import LOG_COLUMNS, documentation, warehouse_rows
 from tests.workspace import Workspace
 from warehouse.schedule import Schedule, freshness_limits, parse_every
 
@@ -156,7 +156,7 @@ def test_runs_follow_the_schedule_one_line_each_until_sigterm(scheduled):
     assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs
     assert "logs warehouse +100 lake +100" in runs[0] and "failed" in runs[0] and "0 failed" in runs[0]
     assert " models, " in runs[0] and "dbt: not run" not in runs[0]
-    [documented] = re.findall(r"^\S+ run ok in .*$", (REPO_ROOT / "README.md").read_text(), re.MULTILINE)
+    [documented] = re.findall(r"^\S+ run ok in .*$", documentation(), re.MULTILINE)
     counts = re.compile(r"dbt: \d+ models, \d+ tests, 0 failed; freshness pass$")
     assert counts.search(runs[0]).group() == counts.search(documented).group(), "the README's sample line"
     assert runs[0].endswith("; freshness pass"), runs[0]

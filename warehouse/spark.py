@@ -48,7 +48,7 @@ def start_session(settings: Settings, master: str | None = None):
     if settings.lake_is_s3:
         raise ConfigError(
             "the spark target reads a local lake here; for an S3 lake run it on a cluster whose Spark "
-            "has the hadoop-aws connector (README, 'On Apache Spark')"
+            "has the hadoop-aws connector (docs/spark.md)"
         )
     # The Python workers run this interpreter, and import `transforms` from the repository.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

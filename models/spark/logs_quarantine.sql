@@ -18,7 +18,7 @@ failed as (
 undecrypted as (
     select
         record_id,
-        -- `data` and `reason` are the columns' names in the contract (DESIGN.md), keywords or not.
+        -- `data` and `reason` are the columns' names in the model's contract, keywords or not.
         token as data,  -- noqa: RF04
         coalesce(
             decrypt_log_token(record_id, token, load_id).reason, 'decrypts now: run the logs model'

@@ -18,7 +18,7 @@ compressed as (
         board_id,
         load_id,
         compress_user_id(user_id) as user_id,
-        -- `method` is the column's name in the contract (DESIGN.md), keyword or not.
+        -- `method` is the column's name in the model's contract, keyword or not.
         compress_method(method) as method,  -- noqa: RF04
         method_other(method) as method_other,
         compress_in_date(in_date) as in_date,
