@@ -14,9 +14,10 @@ models, or a person, leaves). Every other file under `exports/<name>/` is delete
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -112,14 +113,14 @@ def export(session: duckdb.DuckDBPyConnection, lake: Lake, table: Export, previo
     progress = Progress(f"exports/{table.name}: {len(changed)} partition(s)", sum(current[p][0] for p in changed))
     file_bytes = {partition: previous[partition].file_bytes for partition in current.keys() - set(changed)}
 
-    def published(partition: str, size: int) -> None:
-        file_bytes[partition] = size
-        progress.advance(current[partition][0])
-
-    if changed and table.json_file_name:
-        _write_json_files(session, lake, table, keyed, changed, published)
-    elif changed:
-        _write_parquet_partitions(session, lake, table, keyed, changed, published)
+    if changed:
+        write = _json_files if table.json_file_name else _parquet_files
+        with lake.staging(table.name) as staging:
+            for partition, file in write(session, staging, table, _rows_of(table, keyed, changed), changed):
+                file_bytes[partition] = file.stat().st_size
+                lake.publish(file, "exports", table.name, partition, file.name)
+                lake.remove_others(file.name, "exports", table.name, partition)
+                progress.advance(current[partition][0])
     progress.close()
     # What the lake holds, not only what the last manifest listed: a run killed before dbt saved
     # its manifest may have published partitions that no manifest names, and another engine or a
@@ -161,54 +162,41 @@ def _as_recorded(
     return recorded.file_bytes is None or recorded.file_bytes == files[name]
 
 
-def _write_parquet_partitions(
-    session: duckdb.DuckDBPyConnection,
-    lake: Lake,
-    table: Export,
-    keyed: str,
-    changed: list[str],
-    published: Callable[[str, int], None],
-) -> None:
-    with lake.staging(table.name) as staging:
-        session.execute(
-            f"""
-            copy ({_rows_of(table, keyed, changed)}{f" order by {table.order_by}" if table.order_by else ""})
-            to {_quote(str(staging))} (
-                format parquet, compression zstd, partition_by ({", ".join(table.partition_by)}),
-                filename_pattern 'part_{{i}}'
-            )
-            """
+Written = Iterable[tuple[str, Path]]  # (partition, its file in the staging folder)
+
+
+def _parquet_files(
+    session: duckdb.DuckDBPyConnection, staging: Path, table: Export, rows: str, changed: list[str]
+) -> Written:
+    """Every changed partition written at once by DuckDB's PARTITION_BY: (partition, its file) for each."""
+    order = f" order by {table.order_by}" if table.order_by else ""
+    session.execute(
+        f"""
+        copy ({rows}{order}) to {_quote(str(staging))} (
+            format parquet, compression zstd, partition_by ({", ".join(table.partition_by)}),
+            filename_pattern 'part_{{i}}'
         )
-        for partition in changed:
-            file = staging / partition / PART_FILE
-            size = file.stat().st_size
-            lake.publish(file, "exports", table.name, partition, PART_FILE)
-            lake.remove_others(PART_FILE, "exports", table.name, partition)
-            published(partition, size)
+        """
+    )
+    return [(partition, staging / partition / PART_FILE) for partition in changed]
 
 
-def _write_json_files(
-    session: duckdb.DuckDBPyConnection,
-    lake: Lake,
-    table: Export,
-    keyed: str,
-    changed: list[str],
-    published: Callable[[str, int], None],
-) -> None:
-    with lake.staging(table.name) as staging:
-        for partition in changed:
-            rows = _rows_of(table, keyed, [partition])
-            name = session.sql(f"select {table.json_file_name} from ({rows}) as partition_rows").fetchone()[0]
-            file = staging / f"{name}.json.gz"
-            columns = ", ".join(f"{key}" for key in table.partition_by)
-            session.execute(
-                f"copy (select * exclude ({columns}) from ({rows}) as partition_rows) to {_quote(str(file))} "
-                "(format json, array true, compression gzip)"
-            )
-            size = file.stat().st_size
-            lake.publish(file, "exports", table.name, partition, file.name)
-            lake.remove_others(file.name, "exports", table.name, partition)
-            published(partition, size)
+def _json_files(
+    session: duckdb.DuckDBPyConnection, staging: Path, table: Export, rows: str, changed: list[str]
+) -> Written:
+    """The seed layout: each changed partition one gzipped JSON array, named by its rows, written as it is reached."""
+    columns = ", ".join(table.partition_by)
+    for partition in changed:
+        partition_rows = (
+            f"select * from ({rows}) as changed_rows where {_partition_path_sql(table)} = {_quote(partition)}"
+        )
+        name = session.sql(f"select {table.json_file_name} from ({partition_rows}) as partition_rows").fetchone()[0]
+        file = staging / f"{name}.json.gz"
+        session.execute(
+            f"copy (select * exclude ({columns}) from ({partition_rows}) as partition_rows) to {_quote(str(file))} "
+            "(format json, array true, compression gzip)"
+        )
+        yield partition, file
 
 
 def _rows_of(table: Export, keyed: str, partitions: list[str]) -> str:
