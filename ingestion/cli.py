@@ -11,7 +11,7 @@ from pathlib import Path
 
 from settings import REPO_ROOT, Settings
 from settings.entry_point import command_line
-from settings.run_lock import RunLockBusyError, die_with_parent, run_lock
+from settings.run_lock import die_with_parent, run_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,19 +35,15 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.prepare_warehouse_folder()
     command = "python -m ingestion " + shlex.join(sys.argv[1:])
-    try:
-        with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
-            report = runner.run(settings, sources, full_refresh=args.full_refresh)
-            try:
-                runner.save_last_runs(settings, report)
-            except OSError as error:
-                report.errors.append(
-                    f"cannot record this run in {error.filename or settings.pipelines_dir} ({error.strerror}): "
-                    "make status will not show it; free space there, or set PIPELINES_DIR to a folder that has it"
-                )
-    except RunLockBusyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL: try again later
+    with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
+        report = runner.run(settings, sources, full_refresh=args.full_refresh)
+        try:
+            runner.save_last_runs(settings, report)
+        except OSError as error:
+            report.errors.append(
+                f"cannot record this run in {error.filename or settings.pipelines_dir} ({error.strerror}): "
+                "make status will not show it; free space there, or set PIPELINES_DIR to a folder that has it"
+            )
     print(report.summary(), file=sys.stderr)
     if args.report_json:
         args.report_json.write_text(json.dumps(report.as_json()))

@@ -33,6 +33,7 @@ from ingestion.progress import say
 from ingestion.report import Report
 from ingestion.sandboxes import embedded_log_api, embedded_orders_db
 from settings import Settings, redact
+from settings.sources import LOGS
 
 # A source, ready to read: a dlt source for each destination's pipeline, and a check to run after loading.
 Loader = tuple[Callable[[dlt.Pipeline], DltSource], Callable[[dict[str, dlt.Pipeline], Report], None] | None]
@@ -78,13 +79,13 @@ def logs_loader(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.P
 
 def extracted_polls(pipeline: dlt.Pipeline) -> list[str]:
     """The ids of the polls the pipeline's last logs extract took (`waiting_polls`)."""
-    resources = pipeline.state.get("sources", {}).get("log_api", {}).get("resources", {})
+    resources = pipeline.state.get("sources", {}).get(LOGS.dlt_name, {}).get("resources", {})
     return resources.get("logs", {}).get("extracted_polls", [])
 
 
 def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]:
     """Which of `record_ids` the pipeline's destination holds in `logs` (none when it has no such table yet)."""
-    schema = pipeline.schemas.get("log_api")
+    schema = pipeline.schemas.get(LOGS.dlt_name)
     if not record_ids or schema is None or "logs" not in schema.data_table_names():
         return set()
     placeholders = ", ".join(["%s"] * len(record_ids))

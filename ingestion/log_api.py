@@ -9,6 +9,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ingestion.log_api_client import Poll
+from settings.sources import LOGS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ POLLS_COLUMNS = {
 RECENT_POLLS = 10
 
 
-@dlt.source(name="log_api", schema_contract=RAW_SCHEMA_CONTRACT)
+@dlt.source(name=LOGS.dlt_name, schema_contract=RAW_SCHEMA_CONTRACT)
 def log_api(polls: list[Poll], already_loaded: Callable[[list[str]], set[str]]) -> DltResource:
     """`polls` are answers of the API waiting for one destination, oldest first (`waiting_polls`);
     `already_loaded` asks that destination which of some record ids it holds.

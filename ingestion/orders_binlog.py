@@ -20,6 +20,8 @@ import pymysql
 import sqlalchemy as sa
 from dlt.sources import DltResource
 
+from settings.sources import ORDERS
+
 RESOURCE = "orders_changes"
 # A replica id for this reader; the server only needs it to differ from real replicas'.
 SERVER_ID = 0x454C54  # "ELT"
@@ -30,7 +32,7 @@ class BinlogError(RuntimeError):
     """The server cannot serve the binary log as this mode needs; the message says what to change."""
 
 
-@dlt.source(name="orders_db")
+@dlt.source(name=ORDERS.dlt_name)
 def orders_binlog(engine: sa.Engine, table: str = "Orders") -> DltResource:
     """The changes of `table`, snapshot first, appended to `orders_changes`."""
     return dlt.resource(_changes(engine, table), name=RESOURCE, write_disposition="append")

@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from dlt.sources import DltResource
 from dlt.sources.sql_database import sql_table
 
+from settings.sources import ORDERS
+
 CURSOR = "LastUpdated"
 KEY_COLUMNS = ("OrderId", "OrderStatus", "LastUpdated")
 RESOURCE = "orders"
@@ -37,7 +39,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 # A column whose type changes in the source is refused at extract, by both destinations alike: the lake's
 # Parquet files would take the new type where the warehouse's table cannot.
-@dlt.source(name="orders_db", schema_contract={"data_type": "freeze"})
+@dlt.source(name=ORDERS.dlt_name, schema_contract={"data_type": "freeze"})
 def orders_db(
     engine: sa.Engine,
     table: str = "Orders",
@@ -105,7 +107,7 @@ def hold_cursor_at_clock(pipeline: dlt.Pipeline) -> None:
     the same state; this puts it back as the cursor before the pipeline extracts.
     """
     with pipeline.managed_state() as state:
-        resource = state.get("sources", {}).get("orders_db", {}).get("resources", {}).get(RESOURCE, {})
+        resource = state.get("sources", {}).get(ORDERS.dlt_name, {}).get("resources", {}).get(RESOURCE, {})
         cursor = resource.get("incremental", {}).get(CURSOR)
         held = resource.get("newest_by_clock")
         if cursor and held is not None and cursor.get("last_value") is not None:
@@ -117,7 +119,7 @@ def hold_cursor_at_clock(pipeline: dlt.Pipeline) -> None:
 
 def loaded_source(pipeline: dlt.Pipeline) -> str | None:
     """The `source_identity` the pipeline's orders state belongs to (None before the first load)."""
-    resources = pipeline.state.get("sources", {}).get("orders_db", {}).get("resources", {})
+    resources = pipeline.state.get("sources", {}).get(ORDERS.dlt_name, {}).get("resources", {})
     return resources.get(RESOURCE, {}).get("source")
 
 
@@ -135,7 +137,7 @@ def rows_missing_by_day(engine: sa.Engine, table: str, pipeline: dlt.Pipeline) -
             for when, rows in connection.execute(sa.select(day, sa.func.count()).group_by(day))
             if when is not None
         }
-    with pipeline.sql_client("orders_db") as client:
+    with pipeline.sql_client(ORDERS.dlt_name) as client:
         raw = client.make_qualified_table_name(RESOURCE)
         loaded = dict(
             client.execute_sql(

@@ -17,8 +17,9 @@ from ingestion.loading import continue_load_ids, extract_then_load, pipeline_for
 from ingestion.report import Report, save_last_runs, source_run
 from settings import Settings, redact
 from settings.run_lock import die_with_parent
+from settings.sources import SOURCES as REGISTRY
 
-SOURCES = ("logs", "orders")
+SOURCES = tuple(REGISTRY)
 __all__ = ["SOURCES", "Report", "run", "save_last_runs"]
 
 

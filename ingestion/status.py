@@ -22,16 +22,10 @@ from ingestion.destinations import targets, working_folder
 from ingestion.loaders import extracted_polls
 from ingestion.loading import pipeline_for
 from ingestion.report import LAST_RUNS
-from ingestion.runner import SOURCES
 from settings import Settings, redact
 from settings.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
-
-# Per source: the raw table and its newest-record column (orders in binlog mode: the changes).
-# The column whose largest value is a source's newest record; a `logtimestamp` that is not a time (loaded before
-# the raw boundary refused such records) is left out, as the staging model leaves it out.
-NEWEST = {"logs": ("logs", "try_strptime(logtimestamp, '%Y%m%d%H%M%S')"), "orders": ("orders", "last_updated")}
-NEWEST_BINLOG = {"logs": NEWEST["logs"], "orders": ("orders_changes", "after__last_updated")}
+from settings.sources import SOURCES
 
 
 def status(settings: Settings, now: datetime | None = None) -> str:
@@ -95,7 +89,7 @@ def _source_lines(source: str, run: dict | None, facts: dict, freshness: dict | 
 
 def _facts(settings: Settings) -> dict:
     facts: dict = {"packages": _packages(settings), "tables": {}}
-    newest = NEWEST_BINLOG if settings.orders_capture == "binlog" else NEWEST
+    newest = {name: source.newest_record(settings.orders_capture) for name, source in SOURCES.items()}
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
             facts["tables"]["warehouse"] = {
@@ -106,7 +100,7 @@ def _facts(settings: Settings) -> dict:
     lake = pipeline_for(settings, targets(settings)[1])
     facts["tables"]["lake"] = {}
     for source, (table, column) in newest.items():
-        schema = "log_api" if source == "logs" else "orders_db"
+        schema = SOURCES[source].dlt_name
         if schema not in lake.schemas or table not in lake.schemas[schema].data_table_names():
             facts["tables"]["lake"][source] = None
             continue

@@ -23,12 +23,7 @@ from ingestion import runner
 from settings import REPO_ROOT, Settings
 from settings.entry_point import keep_files_private
 from settings.run_lock import run_lock
-
-# The dbt sources each of our sources lands in (models/staging/*/_*__sources.yml).
-RAW_TABLES = {
-    "logs": ("log_api", ("logs", "logs_rejected", "log_api_polls")),
-    "orders": ("orders_db", ("orders",)),
-}
+from settings.sources import SOURCES
 
 # A target folder of its own: Dagster's manifest never races the command line's `target/`.
 DBT_PROJECT = DbtProject(project_dir=REPO_ROOT, target_path=Path("target") / "dagster")
@@ -52,7 +47,7 @@ if _manifest_is_stale(DBT_PROJECT.manifest_path) or DBT_PROJECT.preparer.using_d
 
 
 def _ingestion(source: str) -> dg.AssetsDefinition:
-    dbt_source, tables = RAW_TABLES[source]
+    dbt_source, tables = SOURCES[source].dlt_name, SOURCES[source].raw_tables
 
     @dg.multi_asset(
         name=f"ingest_{source}",

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from settings import REPO_ROOT
+from settings.sources import SOURCES
 
-# dbt's source for each of ours, as named in models/staging/*/_*__sources.yml.
-DBT_SOURCES = {"logs": ("log_api", "logs"), "orders": ("orders_db", "orders")}
 # Written as `dbt source freshness` starts (by the run-lock plugin): the warehouse it checks, and when.
 CHECKED_WAREHOUSE = "sources_warehouse.json"
 
@@ -51,8 +50,8 @@ def freshness_verdicts(warehouse: Path) -> dict[str, dict]:
     checked_at = _instant(artifact["metadata"]["generated_at"])
     results = {result["unique_id"].split(".", 2)[2]: result for result in artifact.get("results", [])}
     verdicts = {}
-    for source, (dbt_source, table) in DBT_SOURCES.items():
-        result = results.get(f"{dbt_source}.{table}")
+    for name, source in SOURCES.items():
+        result = results.get(f"{source.dlt_name}.{source.newest[0]}")
         if result is None:
             continue
         if result["status"] == "runtime error":
@@ -66,7 +65,7 @@ def freshness_verdicts(warehouse: Path) -> dict[str, dict]:
             )
             age = duration(result["max_loaded_at_time_ago_in_s"])
             verdict = f"{result['status']}: newest load {age} old ({limits})"
-        verdicts[source] = {"verdict": verdict, "checked_at": checked_at}
+        verdicts[name] = {"verdict": verdict, "checked_at": checked_at}
     return verdicts
 
 

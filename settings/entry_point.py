@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from settings import ConfigError
+from settings.run_lock import RunLockBusyError
 
 
 def keep_files_private() -> None:
@@ -21,7 +22,8 @@ def keep_files_private() -> None:
 
 def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     """Runs an entry point's command: `.env` (in the current folder) read first, the shell's variables winning;
-    a setting that is missing or malformed ends in one `error:` line.
+    a setting that is missing or malformed ends in one `error:` line (exit 2), and so does a warehouse another
+    run holds for longer than LOCK_WAIT_SECONDS (exit 75, EX_TEMPFAIL: try again later; cron and systemd know it).
     """
     from dotenv import load_dotenv
 
@@ -33,3 +35,6 @@ def command_line(parser: argparse.ArgumentParser, argv: list[str] | None = None)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunLockBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 75

@@ -58,8 +58,11 @@ def test_a_second_run_or_dbt_waits_then_exits_with_one_line_naming_the_holder(tm
 
     second = workspace.cli("ingestion", "run", "--source", "logs")
     dbt = workspace.dbt("run", succeeds=False)
+    shell = workspace.cli("warehouse", "sql", input="select 1;")
 
     assert second.returncode == 75
+    assert shell.returncode == 75, shell.stderr
+    assert shell.stderr.strip().splitlines()[-1].startswith("error: another run holds the warehouse "), shell.stderr
     last = second.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: another run holds the warehouse {workspace.settings.warehouse_path}: ")
     assert f"pid {first.pid} (python -m ingestion run --source logs) since " in last

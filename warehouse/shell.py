@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from settings import Settings
-from settings.run_lock import RunLockBusyError, run_lock
+from settings.run_lock import run_lock
 from warehouse.tables import tables
 
 SNAPSHOTS = ".sql-snapshots"
@@ -78,11 +78,7 @@ def _on_snapshot(settings: Settings, program: str, arguments: Callable[[Path, Pa
     folder = snapshots / str(os.getpid())
     folder.mkdir(parents=True, mode=0o700)
     try:
-        try:
-            snapshot = take_snapshot(settings, folder)
-        except RunLockBusyError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 75
+        snapshot = take_snapshot(settings, folder)
         with duckdb.connect(str(snapshot), read_only=True) as connection:
             names = ", ".join(
                 f"{schema}.{name}" if schema != "main" else name for schema, name, _ in tables(connection)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from settings import REPO_ROOT, ConfigError, Settings
-from settings.run_lock import RunLockBusyError, die_with_parent, run_lock
+from settings.run_lock import die_with_parent, run_lock
 from transforms import log_decryption as decryption
 
 RAW_SCHEMA = "raw"
@@ -164,20 +164,14 @@ def run_dbt(arguments: Sequence[str], settings: Settings | None = None, master: 
         )
     settings.prepare_warehouse_folder()
     os.environ["LAKE_URL"] = settings.lake_url  # absolute: the export models' location in the lake
-    try:
-        with run_lock(
-            settings.warehouse_path, "python -m warehouse spark " + shlex.join(arguments), settings.lock_wait_seconds
-        ):
-            session = start_session(settings, master)
-            if not register_lake_sources(session, settings):
-                raise ConfigError(
-                    f"the lake at {settings.lake_url} holds no loaded tables yet: run `make ingest` first"
-                )
-            register_decryption(session, settings.fernet_keys)
-            result = dbtRunner().invoke(arguments)
-    except RunLockBusyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL, as the loader: try again later
+    with run_lock(
+        settings.warehouse_path, "python -m warehouse spark " + shlex.join(arguments), settings.lock_wait_seconds
+    ):
+        session = start_session(settings, master)
+        if not register_lake_sources(session, settings):
+            raise ConfigError(f"the lake at {settings.lake_url} holds no loaded tables yet: run `make ingest` first")
+        register_decryption(session, settings.fernet_keys)
+        result = dbtRunner().invoke(arguments)
     if result.exception is not None and not result.success:
         print(f"error: {result.exception}", file=sys.stderr)
     return 0 if result.success else 1
