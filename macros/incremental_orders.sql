@@ -5,10 +5,13 @@
     `int_order_loads` model: the dbt run that first saw it) is at most the newest batch among the
     load ids in `watermark`, the model's own column: progress follows the loads seen, never the
     order of load ids, which a loader's clock can step back. Which orders have new rows is read
-    from `order_rows` (the staging view: one scan of the raw table), and every order model is a
-    table, so no run re-aggregates the whole raw table.
+    from the staging view (one scan of the raw table), and every order model is a table, so no run
+    re-aggregates the whole raw table. Both are referenced before the branch, so that dbt's parse
+    (never incremental) records them as the model's dependencies.
 #}
-{% macro rows_of_orders_loaded_since_last_run(relation, order_rows, watermark, loads) %}
+{% macro rows_of_orders_loaded_since_last_run(relation, watermark) %}
+    {%- set order_rows = ref('stg_orders_db__orders') %}
+    {%- set loads = ref('int_order_loads') %}
     {%- if is_incremental() %}
     select *
     from {{ relation }}

@@ -9,9 +9,7 @@
 with
 
 order_rows as (
-    {{ rows_of_orders_loaded_since_last_run(
-        ref('stg_orders_db__orders'), ref('stg_orders_db__orders'), 'load_id', ref('int_order_loads')
-    ) }}
+    {{ rows_of_orders_loaded_since_last_run(ref('stg_orders_db__orders'), 'load_id') }}
 ),
 
 deduplicated as (

@@ -8,9 +8,7 @@
 with
 
 status_changes as (
-    {{ rows_of_orders_loaded_since_last_run(
-        ref('int_order_rows_deduplicated'), ref('stg_orders_db__orders'), 'load_id', ref('int_order_loads')
-    ) }}
+    {{ rows_of_orders_loaded_since_last_run(ref('int_order_rows_deduplicated'), 'load_id') }}
 ),
 
 order_statuses as (

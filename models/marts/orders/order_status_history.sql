@@ -1,9 +1,7 @@
 with
 
 changes_to_process as (
-    {{ rows_of_orders_loaded_since_last_run(
-        ref('int_order_status_changes'), ref('stg_orders_db__orders'), 'last_load_id', ref('int_order_loads')
-    ) }}
+    {{ rows_of_orders_loaded_since_last_run(ref('int_order_status_changes'), 'last_load_id') }}
 ),
 
 intervals as (
