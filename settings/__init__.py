@@ -9,6 +9,7 @@ loader and dbt always agree on them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,13 @@ class Settings:
             aws={name: value for name in AWS_VARIABLES if (value := get(name))},
         )
 
+    @classmethod
+    def current(cls) -> Settings:
+        """This process's settings, read once per environment: dbt's plugins and Python models all run in one
+        dbt process, and share one reading (a process whose environment changes, a test's, reads it again).
+        """
+        return _settings_of(tuple(sorted(os.environ.items())))
+
     def prepare_warehouse_folder(self) -> None:
         """Creates the warehouse's folder; raises `ConfigError` when the path cannot hold it."""
         try:
@@ -194,6 +202,11 @@ class Settings:
             for name, value in options.items()
         )
         return f"create or replace temporary secret lake ({rendered})"
+
+
+@functools.cache
+def _settings_of(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(environment))
 
 
 def dbt_profile(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from settings import Settings
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        secret = Settings.from_env().duckdb_lake_secret_sql()
+        secret = Settings.current().duckdb_lake_secret_sql()
         if secret is not None:
             conn.execute("load httpfs")  # installed from its wheel by `make setup`
             conn.execute(secret)

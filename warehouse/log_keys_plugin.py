@@ -18,7 +18,7 @@ from transforms import log_decryption
 
 def fernet_key_problem() -> str:
     try:
-        log_decryption.multi_fernet(Settings.from_env().fernet_keys)
+        log_decryption.multi_fernet(Settings.current().fernet_keys)
     except ConfigError as error:
         return str(error)
     return ""

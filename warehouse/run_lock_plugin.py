@@ -23,7 +23,7 @@ class Plugin(BasePlugin):
         keep_files_private()
         command = "dbt " + shlex.join(sys.argv[1:])
         # Held for the life of the process: the kernel releases it when dbt exits.
-        settings = Settings.from_env()
+        settings = Settings.current()
         settings.prepare_warehouse_folder()
         self.lock = acquire(Path(self.creds.path), command, settings.lock_wait_seconds)
         flags = get_flags()

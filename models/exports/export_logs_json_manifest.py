@@ -22,4 +22,4 @@ def model(dbt, session):
         },
         json_file_name=FIRST_RECORD_MMSSMMM,
     )
-    return export_model(dbt, session, Settings.from_env(), table)
+    return export_model(dbt, session, Settings.current(), table)

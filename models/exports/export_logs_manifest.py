@@ -15,4 +15,4 @@ def model(dbt, session):
         partition_by={"dt": "strftime(logged_at, '%Y-%m-%d')", "hour": "strftime(logged_at, '%H')"},
         order_by="logged_at, record_id",
     )
-    return export_model(dbt, session, Settings.from_env(), table)
+    return export_model(dbt, session, Settings.current(), table)

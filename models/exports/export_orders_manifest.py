@@ -14,4 +14,4 @@ def model(dbt, session):
         rows_sql=dbt.ref("orders").sql_query(),
         partition_by={"dt": "strftime(last_updated_at, '%Y-%m-%d')"},
     )
-    return export_model(dbt, session, Settings.from_env(), table)
+    return export_model(dbt, session, Settings.current(), table)

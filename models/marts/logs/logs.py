@@ -11,7 +11,7 @@ from transforms import log_decryption as decryption
 
 
 def model(dbt, session):
-    keys = Settings.from_env().fernet_keys
+    keys = Settings.current().fernet_keys
     pending = dbt.ref("stg_log_api__logs").select("record_id, token, load_id")
     if dbt.is_incremental:
         pending = pending.filter(f"record_id not in (select record_id from {dbt.this})")

@@ -9,7 +9,7 @@ from transforms import log_decryption as decryption
 
 
 def model(dbt, session):
-    keys = Settings.from_env().fernet_keys
+    keys = Settings.current().fernet_keys
     tokens = dbt.ref("stg_log_api__logs").sql_query()
     decrypted = dbt.ref("logs").sql_query()
     rejected = dbt.ref("stg_log_api__logs_rejected").sql_query()
