@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ingestion import runner
+    from ingestion.sandboxes import sources_or_sandboxes
 
     sources = runner.SOURCES if args.source == "all" else (args.source,)
     if args.full_refresh and "logs" in sources:
@@ -35,7 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.prepare_warehouse_folder()
     command = "python -m ingestion " + shlex.join(sys.argv[1:])
-    with run_lock(settings.warehouse_path, command, settings.lock_wait_seconds):
+    with (
+        run_lock(settings.warehouse_path, command, settings.lock_wait_seconds),
+        sources_or_sandboxes(settings, sources) as settings,
+    ):
         report = runner.run(settings, sources, full_refresh=args.full_refresh)
         try:
             runner.save_last_runs(settings, report)

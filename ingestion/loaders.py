@@ -31,7 +31,6 @@ from ingestion.orders_db import (
 )
 from ingestion.progress import say
 from ingestion.report import Report
-from ingestion.sandboxes import embedded_log_api, embedded_orders_db
 from settings import Settings, redact
 from settings.sources import LOGS
 
@@ -45,7 +44,9 @@ def logs_loader(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.P
     Each destination then extracts every poll waiting for it (this one, and those of runs it missed),
     less the records it holds already.
     """
-    url = settings.log_api_url or stack.enter_context(embedded_log_api(settings))
+    url = settings.log_api_url
+    if not url:
+        raise SourceError("LOG_API_URL is not set: set it to the log API's endpoint")
     say(f"logs: polling {redact(url)}")
     try:
         poll = log_api_client.poll(
@@ -99,7 +100,9 @@ def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]
 
 
 def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool, report: Report) -> Loader:
-    url = settings.orders_db_url or embedded_orders_db(settings)
+    url = settings.orders_db_url
+    if not url:
+        raise SourceError("ORDERS_DB_URL is not set: set it to the orders database's SQLAlchemy URL")
     try:
         engine = orders_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:

@@ -1,9 +1,12 @@
-"""The stand-in sources a run uses when LOG_API_URL or ORDERS_DB_URL is not set."""
+"""The stand-in sources a run uses when LOG_API_URL or ORDERS_DB_URL is not set, chosen at the edge: the
+command line and Dagster hand the loader settings whose URLs are set, the sandbox's where the user's are not.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,7 +14,22 @@ import sqlalchemy as sa
 from ingestion.progress import say
 from sandbox import log_api as log_api_sandbox
 from sandbox import orders_db as orders_sandbox
-from settings import Settings
+from settings import SANDBOX_FERNET_KEY, Settings
+
+
+@contextmanager
+def sources_or_sandboxes(settings: Settings, sources: Iterable[str]) -> Iterator[Settings]:
+    """`settings`, with a sandbox's URL for each of `sources` whose own is not set: the log API served for
+    the block (its records encrypted with the sandbox's key), the SQLite shop moved on by one step.
+    """
+    sources = set(sources)
+    with ExitStack() as stack:
+        if "logs" in sources and not settings.log_api_url:
+            url = stack.enter_context(embedded_log_api(settings))
+            settings = replace(settings, log_api_url=url, fernet_key=settings.fernet_key or SANDBOX_FERNET_KEY)
+        if "orders" in sources and not settings.orders_db_url:
+            settings = replace(settings, orders_db_url=embedded_orders_db(settings))
+        yield settings
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion import runner
+from ingestion.sandboxes import sources_or_sandboxes
 from settings import REPO_ROOT, Settings
 from settings.entry_point import keep_files_private
 from settings.run_lock import run_lock
@@ -58,7 +59,10 @@ def _ingestion(source: str) -> dg.AssetsDefinition:
         keep_files_private()
         settings = Settings.from_env()
         settings.prepare_warehouse_folder()
-        with run_lock(settings.warehouse_path, f"dagster: ingest {source}", settings.lock_wait_seconds):
+        with (
+            run_lock(settings.warehouse_path, f"dagster: ingest {source}", settings.lock_wait_seconds),
+            sources_or_sandboxes(settings, (source,)) as settings,
+        ):
             report = runner.run(settings, (source,))
             runner.save_last_runs(settings, report)
         context.log.info(report.summary())

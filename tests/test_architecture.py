@@ -39,7 +39,7 @@ def test_the_loader_and_the_transformations_depend_only_on_settings():
             assert packages <= allowed, f"{path} imports {sorted(packages - allowed)}"
 
 
-def test_only_the_loaders_embedded_default_reaches_the_sandboxes():
+def test_only_the_sandbox_chooser_reaches_the_sandboxes():
     importers = [
         path
         for folder in ("ingestion", "warehouse", "transforms", "models", "settings")
@@ -47,3 +47,14 @@ def test_only_the_loaders_embedded_default_reaches_the_sandboxes():
         if "sandbox" in packages
     ]
     assert importers == [str(Path("ingestion") / "sandboxes.py")]
+
+
+def test_the_sandboxes_are_chosen_at_the_edge_and_the_loader_receives_plain_urls():
+    """Only the entry points (the command line, Dagster) turn unset sources into sandboxes."""
+    choosers = sorted(
+        str(path.relative_to(REPO_ROOT))
+        for folder in ("ingestion", "warehouse", "orchestration")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+        if "ingestion.sandboxes" in path.read_text() and path.name != "sandboxes.py"
+    )
+    assert choosers == [str(Path("ingestion") / "cli.py"), str(Path("orchestration") / "dagster_definitions.py")]

@@ -16,7 +16,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from dlt.common.storages.load_storage import LoadStorage
 
-from ingestion import runner
 from ingestion.destinations import targets, working_folder
 from ingestion.status import status
 from sandbox import orders_db as shop
@@ -30,19 +29,19 @@ from tests.readers import (
     source_orders,
     warehouse_rows,
 )
-from tests.workspace import python_module
+from tests.workspace import python_module, run_with_sandboxes
 
 
 def test_mariadb_and_s3_land_the_same_rows_in_the_bucket_and_the_warehouse(project, log_api, mysql_url, s3_lake):
     sandbox, api_url = log_api
     settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=seeded(mysql_url), **s3_lake)
 
-    report = runner.run(settings)
+    report = run_with_sandboxes(settings)
     engine = sa.create_engine(mysql_url)
     shop.advance(engine)
     engine.dispose()
     sandbox.advance(timedelta(minutes=2))
-    report = runner.run(settings)
+    report = run_with_sandboxes(settings)
 
     assert report.ok, report.errors
     assert report.where["lake"].format(table="logs") == f"{s3_lake['LAKE_URL']}/raw/logs/"
@@ -60,7 +59,7 @@ def test_an_unreachable_s3_lake_fails_with_one_line_and_the_warehouse_still_load
         AWS_REGION="us-east-1",
     )
 
-    report = runner.run(settings)
+    report = run_with_sandboxes(settings)
 
     [error] = report.errors
     assert error.startswith("lake: cannot reach the lake bucket 'nowhere'") and "\n" not in error
@@ -84,14 +83,14 @@ def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_bac
     sandbox, api_url = log_api
     orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
     settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
-    assert runner.run(settings).ok
+    assert run_with_sandboxes(settings).ok
     engine = sa.create_engine(orders_url)
 
     with immutable(settings.warehouse_path):
         for _ in range(4):
             sandbox.advance(timedelta(minutes=1))
             shop.advance(engine)
-            down = runner.run(settings)
+            down = run_with_sandboxes(settings)
             assert down.errors and all("-> warehouse: " in error and "\n" not in error for error in down.errors)
             assert down.rows[("logs", "lake")] > 0 and ("logs", "warehouse") not in down.rows
     shown = status(settings)
@@ -99,7 +98,7 @@ def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_bac
     sandbox.advance(timedelta(minutes=4))  # none of the outage's records is served any more
     shop.advance(engine)
     engine.dispose()
-    back = runner.run(settings)
+    back = run_with_sandboxes(settings)
 
     assert back.ok, back.errors
     assert_destinations_hold(settings, sandbox, orders_url)
@@ -118,14 +117,14 @@ def test_a_hung_s3_lake_is_left_out_for_seconds_and_gets_every_record_once_it_an
     for _ in range(2):
         sandbox.advance(timedelta(minutes=2))
         shop.advance(engine)
-        report = runner.run(hung)
+        report = run_with_sandboxes(hung)
         [error] = report.errors
         assert error.startswith("lake: cannot reach the lake bucket") and "AWS_ENDPOINT_URL" in error
         assert report.rows[("logs", "warehouse")] > 0 and report.rows[("orders", "warehouse")] > 0
     sandbox.advance(timedelta(minutes=4))  # the first polls' records are no longer served
     engine.dispose()
     settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, **s3_lake)
-    back = runner.run(settings)
+    back = run_with_sandboxes(settings)
 
     assert back.ok, back.errors
     assert_destinations_hold(settings, sandbox, orders_url)
@@ -138,7 +137,7 @@ def test_a_destination_that_failed_is_completed_by_the_next_run(project, log_api
     blocker = tmp_path / "lake"
     blocker.write_text("a file where the lake folder should be")
 
-    failed = runner.run(settings)
+    failed = run_with_sandboxes(settings)
     assert {error.split(":")[0] for error in failed.errors} == {"logs -> lake", "orders -> lake"}
     assert failed.rows[("logs", "warehouse")] == 100
 
@@ -147,7 +146,7 @@ def test_a_destination_that_failed_is_completed_by_the_next_run(project, log_api
     engine = sa.create_engine(orders_url)
     shop.advance(engine)
     engine.dispose()
-    completed = runner.run(settings)
+    completed = run_with_sandboxes(settings)
 
     assert completed.ok, completed.errors
     assert completed.completed_earlier == {"lake"}
@@ -169,14 +168,14 @@ def test_a_package_left_for_one_warehouse_waits_for_it_while_settings_name_anoth
         "LAKE_URL": first.lake_url,
         "PIPELINES_DIR": str(first.pipelines_dir),
     }
-    assert runner.run(first).ok
+    assert run_with_sandboxes(first).ok
     sandbox.advance(timedelta(minutes=1))
     killed = python_module("tests.faults", ("during-normalize", "--source", "logs"), tmp_path, environment)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
 
     sandbox.advance(timedelta(minutes=1))
     sandbox.misbehaviour.extra_records = ["just a string"]  # the second warehouse gets raw.logs_rejected
-    elsewhere = runner.run(second)
+    elsewhere = run_with_sandboxes(second)
     sandbox.misbehaviour.extra_records = []
     assert elsewhere.ok, elsewhere.errors
     served = sorted(
@@ -187,7 +186,7 @@ def test_a_package_left_for_one_warehouse_waits_for_it_while_settings_name_anoth
     assert warehouse_rows(second, "logs", LOG_COLUMNS) == served, "the second holds its own load only"
 
     sandbox.advance(timedelta(minutes=1))
-    back = runner.run(first)
+    back = run_with_sandboxes(first)
 
     assert back.ok, back.errors
     assert back.completed_earlier == {"warehouse"}
@@ -208,7 +207,7 @@ def test_what_an_earlier_version_kept_in_pipelines_dir_moves_to_each_destination
         "LAKE_URL": settings.lake_url,
         "PIPELINES_DIR": str(settings.pipelines_dir),
     }
-    assert runner.run(settings).ok
+    assert run_with_sandboxes(settings).ok
     sandbox.advance(timedelta(minutes=1))
     killed = python_module("tests.faults", ("during-normalize",), tmp_path, environment)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -218,7 +217,7 @@ def test_what_an_earlier_version_kept_in_pipelines_dir_moves_to_each_destination
         shutil.rmtree(folder)
 
     sandbox.advance(timedelta(minutes=1))
-    report = runner.run(settings)
+    report = run_with_sandboxes(settings)
 
     assert report.ok, report.errors
     assert report.completed_earlier == {"warehouse", "lake"}
@@ -239,7 +238,7 @@ def test_a_lake_recreated_empty_while_a_package_is_pending_gets_a_complete_load(
         "LAKE_URL": settings.lake_url,
         "PIPELINES_DIR": str(settings.pipelines_dir),
     }
-    assert runner.run(settings).ok
+    assert run_with_sandboxes(settings).ok
     sandbox.advance(timedelta(minutes=1))
     engine = sa.create_engine(orders_url)
     shop.advance(engine)
@@ -249,7 +248,7 @@ def test_a_lake_recreated_empty_while_a_package_is_pending_gets_a_complete_load(
     shutil.rmtree(settings.lake_url)
 
     sandbox.advance(timedelta(minutes=1))
-    report = runner.run(settings)
+    report = run_with_sandboxes(settings)
 
     assert report.ok, report.errors
     assert any(note.startswith("lake at ") and "starts a complete load" in note for note in report.notes)
@@ -272,7 +271,7 @@ def test_a_disk_full_during_normalize_keeps_the_packages_and_the_next_run_loads_
 
     with monkeypatch.context() as disk:
         disk.setattr(LoadStorage, "commit_new_load_package", disk_full)
-        full = runner.run(settings)
+        full = run_with_sandboxes(settings)
     assert len(full.errors) == 4, full.errors
     assert all(
         "No space left on device" in error and error.endswith("(kept; the next run loads it first)")
@@ -281,7 +280,7 @@ def test_a_disk_full_during_normalize_keeps_the_packages_and_the_next_run_loads_
     assert not list(settings.pipelines_dir.rglob("failed_packages/*/*"))
 
     sandbox.advance(timedelta(minutes=1))
-    completed = runner.run(settings)
+    completed = run_with_sandboxes(settings)
 
     assert completed.ok, completed.errors
     assert completed.completed_earlier == {"warehouse", "lake"}
@@ -372,15 +371,15 @@ def test_a_new_warehouse_gets_a_complete_load_of_its_own_and_is_told_what_histor
     sandbox, api_url = log_api
     orders_url = seeded(f"sqlite:///{tmp_path / 'shop.sqlite'}")
     settings = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url)
-    runner.run(settings)
+    run_with_sandboxes(settings)
     sandbox.advance(timedelta(minutes=1))
     engine = sa.create_engine(orders_url)
     shop.advance(engine)
     engine.dispose()
-    runner.run(settings)
+    run_with_sandboxes(settings)
 
     moved = project(LOG_API_URL=api_url, ORDERS_DB_URL=orders_url, WAREHOUSE_PATH=str(tmp_path / "new.duckdb"))
-    report = runner.run(moved)
+    report = run_with_sandboxes(moved)
 
     assert report.ok, report.errors
     assert warehouse_rows(moved, "orders", ORDER_COLUMNS) == source_orders(orders_url)

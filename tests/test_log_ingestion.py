@@ -9,10 +9,10 @@ import duckdb
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ingestion import runner
 from ingestion.destinations import targets, working_folder
 from ingestion.log_records import LOGTIMESTAMP_FORMAT, is_logtimestamp
 from tests.readers import lake_rows, warehouse_rows
+from tests.workspace import run_with_sandboxes
 
 COLUMNS = ["record_id", "logtimestamp", "data"]
 
@@ -29,7 +29,7 @@ def test_raw_logs_hold_every_token_byte_for_byte_in_both_destinations(project, l
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
 
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     assert report.ok, report.errors
     [page] = sandbox.pages_sent
@@ -43,8 +43,8 @@ def test_a_second_poll_of_the_same_records_adds_nothing(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
 
-    runner.run(settings, ("logs",))
-    report = runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     first, second = sandbox.pages_sent
     assert sent(first) != sent(second), "the API re-encrypts every token on every poll"
@@ -55,10 +55,10 @@ def test_a_second_poll_of_the_same_records_adds_nothing(project, log_api):
 def test_after_the_api_moves_on_exactly_the_new_records_are_added(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
 
     sandbox.advance(timedelta(minutes=1))
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     first, second = sandbox.pages_sent
     first_ids = {record["recordId"] for record in first}
@@ -75,7 +75,7 @@ def test_502_504_and_timeouts_are_retried_and_nothing_is_lost(project, log_api):
     sandbox.fail_next(502, 504)
     sandbox.slow_next(0, 0, 3)  # the third request outlasts the 1 s timeout
 
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     assert report.ok, report.errors
     [page] = sandbox.pages_sent[-1:]
@@ -85,12 +85,12 @@ def test_502_504_and_timeouts_are_retried_and_nothing_is_lost(project, log_api):
 def test_an_api_that_keeps_failing_ends_the_run_with_one_line_and_keeps_earlier_data(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
     before = both_destinations(settings)
 
     sandbox.advance(timedelta(minutes=1))
     sandbox.fail_next(*[502] * 5)
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     assert not report.ok
     [error] = report.errors
@@ -102,12 +102,12 @@ def test_an_api_that_keeps_failing_ends_the_run_with_one_line_and_keeps_earlier_
 def test_a_non_json_body_fails_clearly_and_loads_nothing_from_that_poll(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
     before = both_destinations(settings)
 
     sandbox.advance(timedelta(minutes=1))
     sandbox.misbehaviour.non_json_responses = 1
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     [error] = report.errors
     assert "not JSON" in error and "nothing from this poll was loaded" in error
@@ -119,7 +119,7 @@ def test_invalid_tokens_are_loaded_unchanged_for_dbt_to_quarantine(project, log_
     sandbox.misbehaviour.invalid_token_every = 7
     settings = project(LOG_API_URL=url)
 
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
 
     [page] = sandbox.pages_sent
     assert both_destinations(settings) == (sent(page), sent(page))
@@ -128,13 +128,13 @@ def test_invalid_tokens_are_loaded_unchanged_for_dbt_to_quarantine(project, log_
 def test_a_record_first_served_after_later_records_still_lands_once(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
 
     late = [sandbox.late_record(number) for number in range(1, 14)]
     sandbox.misbehaviour.extra_records = late
     sandbox.advance(timedelta(minutes=1))
-    runner.run(settings, ("logs",))
-    runner.run(settings, ("logs",))  # served again: still once
+    run_with_sandboxes(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))  # served again: still once
 
     first_tokens = {}
     for page in sandbox.pages_sent:
@@ -148,11 +148,11 @@ def test_a_record_first_served_after_later_records_still_lands_once(project, log
 def test_every_poll_is_in_the_ledger_and_a_gap_between_polls_shows(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
     sandbox.advance(timedelta(minutes=1))
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
     sandbox.advance(timedelta(hours=1))  # far more records than one page: some were never served
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
 
     columns = ["served", "new", "known", "rejected", "overlaps_previous"]
     for read in (warehouse_rows, lake_rows):
@@ -196,8 +196,8 @@ def test_a_malformed_record_costs_only_itself_and_is_kept_verbatim_with_its_reas
     malformed = [json.loads(text) for text in MALFORMED]
     sandbox.misbehaviour.extra_records = malformed
 
-    report = runner.run(settings, ("logs",))
-    report_again = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
+    report_again = run_with_sandboxes(settings, ("logs",))
 
     assert report.ok and report_again.ok, report.errors + report_again.errors
     [first, _] = sandbox.pages_sent
@@ -227,7 +227,7 @@ def test_bytes_that_are_not_utf8_or_nest_too_deep_cost_only_their_element_and_ut
     as_utf8 = json.dumps(accented, ensure_ascii=False).encode()
     sandbox.misbehaviour.extra_elements = [as_utf8, *not_utf8, deep, surrogate]
 
-    report = runner.run(settings, ("logs",))
+    report = run_with_sandboxes(settings, ("logs",))
 
     assert report.ok, report.errors
     [page] = sandbox.pages_sent
@@ -253,13 +253,13 @@ def test_bytes_that_are_not_utf8_or_nest_too_deep_cost_only_their_element_and_ut
 def test_a_package_the_warehouse_refuses_for_good_is_moved_aside_and_blocks_no_later_run(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)
-    runner.run(settings, ("logs",))
+    run_with_sandboxes(settings, ("logs",))
     with duckdb.connect(str(settings.warehouse_path)) as warehouse:  # someone replaced the raw table by a view
         warehouse.execute("alter table raw.logs rename to logs_by_hand")
         warehouse.execute("create view raw.logs as select * from raw.logs_by_hand")
     sandbox.advance(timedelta(minutes=1))
 
-    refused = runner.run(settings, ("logs",))
+    refused = run_with_sandboxes(settings, ("logs",))
 
     [error] = refused.errors
     kept = working_folder(settings, targets(settings)[0]) / "failed_packages" / "elt_warehouse"
@@ -269,7 +269,7 @@ def test_a_package_the_warehouse_refuses_for_good_is_moved_aside_and_blocks_no_l
     assert len(lake_rows(settings, "logs", COLUMNS)) == 133, "the lake goes on"
 
     sandbox.advance(timedelta(minutes=1))
-    later = runner.run(settings, ("logs",))
+    later = run_with_sandboxes(settings, ("logs",))
     [again] = later.errors
     assert again.startswith("logs -> warehouse: a load package failed for good"), "no retry of the refused package"
     assert len(lake_rows(settings, "logs", COLUMNS)) == 166

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ingestion import loaders, runner
+from ingestion import loaders
 from sandbox import orders_db as shop
 from tests.readers import in_order, lake_rows, warehouse_rows
-from tests.workspace import Workspace
+from tests.workspace import Workspace, run_with_sandboxes
 
 COLUMNS = ["order_id", "order_status", "last_updated"]
 
@@ -59,7 +59,7 @@ def test_the_books_five_rows_land_exactly(project, orders_url, engine):
     books_table(engine)
     settings = project(ORDERS_DB_URL=orders_url)
 
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     assert report.ok, report.errors
     assert report.rows == {("orders", "warehouse"): 5, ("orders", "lake"): 5}
@@ -70,9 +70,9 @@ def test_the_books_five_rows_land_exactly(project, orders_url, engine):
 def test_a_second_run_without_source_changes_adds_no_rows(project, orders_url, engine):
     shop.seed(engine)
     settings = project(ORDERS_DB_URL=orders_url)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     assert report.rows == {("orders", "warehouse"): 0, ("orders", "lake"): 0}
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
@@ -82,11 +82,11 @@ def test_after_the_shop_moves_on_exactly_the_new_rows_are_added(project, orders_
     """New orders, status changes, a row committed late and rows tied on one timestamp."""
     shop.seed(engine)
     settings = project(ORDERS_DB_URL=orders_url)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     for _ in range(3):
         step = shop.advance(engine)
-        report = runner.run(settings, ("orders",))
+        report = run_with_sandboxes(settings, ("orders",))
         assert report.rows == {("orders", "warehouse"): step.rows, ("orders", "lake"): step.rows}
         assert loaded(settings) == (source_rows(engine), source_rows(engine))
 
@@ -94,11 +94,11 @@ def test_after_the_shop_moves_on_exactly_the_new_rows_are_added(project, orders_
 def test_a_row_on_the_newest_loaded_timestamp_is_not_lost(project, orders_url, engine):
     books_table(engine)
     settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="0")
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     newest = max(updated for _, _, updated in shop.BOOK_ROWS)
     insert(engine, (4, "Pending", newest), (5, "Pending", newest))
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
     assert len(source_rows(engine)) == 7
@@ -107,11 +107,11 @@ def test_a_row_on_the_newest_loaded_timestamp_is_not_lost(project, orders_url, e
 def test_a_row_committed_late_is_caught_inside_the_lookback_window(project, orders_url, engine):
     books_table(engine)
     settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="3600")
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     newest = max(updated for _, _, updated in shop.BOOK_ROWS)
     insert(engine, (2, "Delivered", newest - timedelta(minutes=20)))
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     assert report.rows[("orders", "warehouse")] == 1
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
@@ -120,17 +120,17 @@ def test_a_row_committed_late_is_caught_inside_the_lookback_window(project, orde
 def test_a_row_committed_later_than_the_lookback_waits_for_a_full_refresh(project, orders_url, engine):
     books_table(engine)
     settings = project(ORDERS_DB_URL=orders_url, ORDERS_LOOKBACK_SECONDS="600")
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
     newest = max(updated for _, _, updated in shop.BOOK_ROWS)
     insert(engine, (2, "Delivered", newest - timedelta(hours=2)))
 
-    missed = runner.run(settings, ("orders",))
+    missed = run_with_sandboxes(settings, ("orders",))
     assert loaded(settings)[0] == sorted(shop.BOOK_ROWS)
     [warning] = missed.warnings
     assert "1 source rows are not in the warehouse" in warning and "2020-07-12 (1)" in warning
     assert "--full-refresh" in warning and "ORDERS_LOOKBACK_SECONDS" in warning
 
-    report = runner.run(settings, ("orders",), full_refresh=True)
+    report = run_with_sandboxes(settings, ("orders",), full_refresh=True)
     assert report.rows == {("orders", "warehouse"): 6, ("orders", "lake"): 6}
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
     assert report.warnings == []
@@ -140,11 +140,11 @@ def test_an_order_dated_in_the_future_is_loaded_named_and_later_rows_keep_loadin
     """One row dated 2099 once moved the cursor there, and every later row fell before the window."""
     books_table(engine)
     settings = project(ORDERS_DB_URL=orders_url)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
     newest = max(updated for _, _, updated in shop.BOOK_ROWS)
 
     insert(engine, (6, "Pending", datetime(2099, 1, 1)))
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
     assert report.rows == {("orders", "warehouse"): 1, ("orders", "lake"): 1}
     [warning] = report.warnings
     assert "1 row(s) have a LastUpdated more than 1 day after the source database's clock" in warning
@@ -152,7 +152,7 @@ def test_an_order_dated_in_the_future_is_loaded_named_and_later_rows_keep_loadin
 
     for minutes in (10, 20, 30):
         insert(engine, (7, "Shipped", newest + timedelta(minutes=minutes)))
-        report = runner.run(settings, ("orders",))
+        report = run_with_sandboxes(settings, ("orders",))
         assert report.rows == {("orders", "warehouse"): 1, ("orders", "lake"): 1}
         assert report.warnings == []
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
@@ -165,11 +165,11 @@ def test_identical_source_rows_are_all_kept_and_a_late_twin_is_added(project, or
     twin = shop.BOOK_ROWS[4]  # the newest row, so a twin committed later is inside the look-back
     insert(engine, twin)
     settings = project(ORDERS_DB_URL=orders_url)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
     assert loaded(settings)[0].count(twin) == 2
 
     insert(engine, twin)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
     assert loaded(settings)[0].count(twin) == 3
@@ -178,11 +178,11 @@ def test_identical_source_rows_are_all_kept_and_a_late_twin_is_added(project, or
 def test_full_refresh_replaces_raw_orders_with_the_source_as_it_is_now(project, orders_url, engine):
     shop.seed(engine)
     settings = project(ORDERS_DB_URL=orders_url)
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
     with engine.begin() as connection:
         connection.exec_driver_sql("delete from Orders where OrderId = 1")
 
-    report = runner.run(settings, ("orders",), full_refresh=True)
+    report = run_with_sandboxes(settings, ("orders",), full_refresh=True)
 
     assert report.ok, report.errors
     assert loaded(settings) == (source_rows(engine), source_rows(engine))
@@ -200,7 +200,7 @@ def test_mysql_datetime_microseconds_land_as_the_same_instants(project, mysql_ur
         )
     settings = project(ORDERS_DB_URL=mysql_url)
 
-    runner.run(settings, ("orders",))
+    run_with_sandboxes(settings, ("orders",))
 
     expected = source_rows(engine)
     assert expected[0][2] == datetime(2020, 6, 9, 12, 0, 25, 123456)
@@ -222,7 +222,7 @@ def test_timestamp_columns_of_a_server_in_another_time_zone_land_as_their_utc_in
         )
     settings = project(ORDERS_DB_URL=berlin_url)
 
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     assert report.ok, report.errors
     expected = [
@@ -232,7 +232,7 @@ def test_timestamp_columns_of_a_server_in_another_time_zone_land_as_their_utc_in
     ]
     assert source_rows(engine) == expected
     assert loaded(settings) == (expected, expected)
-    assert runner.run(settings, ("orders",)).warnings == [], "the per-day check counts in UTC too"
+    assert run_with_sandboxes(settings, ("orders",)).warnings == [], "the per-day check counts in UTC too"
     engine.dispose()
 
 
@@ -243,19 +243,19 @@ def test_a_column_whose_type_changes_is_refused_by_both_destinations_with_what_t
         connection.exec_driver_sql("create table Orders (OrderId int, OrderStatus varchar(30), LastUpdated datetime)")
         connection.exec_driver_sql("insert into Orders values (1, 'Pending', '2020-01-01 10:00:00')")
     settings = project(ORDERS_DB_URL=mysql_url)
-    assert runner.run(settings, ("orders",)).ok
+    assert run_with_sandboxes(settings, ("orders",)).ok
     with engine.begin() as connection:
         connection.exec_driver_sql("alter table Orders modify OrderId varchar(20)")
         connection.exec_driver_sql("insert into Orders values ('A-9003', 'Pending', '2020-01-01 11:00:00')")
 
     for _ in range(2):
-        report = runner.run(settings, ("orders",))
+        report = run_with_sandboxes(settings, ("orders",))
         assert [error.split(":")[0] for error in report.errors] == ["orders -> warehouse", "orders -> lake"]
         assert all("column order_id changed type" in error and "--full-refresh" in error for error in report.errors)
         assert not list(settings.pipelines_dir.rglob("failed_packages/*/*")), "nothing is called failed for good"
     assert loaded(settings) == ([(1, "Pending", datetime(2020, 1, 1, 10))],) * 2
 
-    full = runner.run(settings, ("orders",), full_refresh=True)
+    full = run_with_sandboxes(settings, ("orders",), full_refresh=True)
     assert full.ok, full.errors
     assert sorted(lake_rows(settings, "orders", ["order_id"])) == [("1",), ("A-9003",)]
     assert sorted(warehouse_rows(settings, "orders", ["order_id"])) == [("1",), ("A-9003",)]
@@ -266,7 +266,7 @@ def test_an_unreachable_database_fails_with_one_line_naming_the_setting(project)
     closed_port = "mysql+pymysql://root@127.0.0.1:1/test"
     settings = project(ORDERS_DB_URL=closed_port)
 
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     [error] = report.errors
     assert "ORDERS_DB_URL" in error and "127.0.0.1:1" in error and "\n" not in error
@@ -276,7 +276,7 @@ def test_an_unreachable_database_fails_with_one_line_naming_the_setting(project)
 def test_a_missing_table_names_the_table_setting(project, orders_url):
     settings = project(ORDERS_DB_URL=orders_url, ORDERS_TABLE="Orderz")
 
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     [error] = report.errors
     assert "'Orderz' not found" in error and "ORDERS_TABLE" in error
@@ -287,9 +287,9 @@ def test_a_row_without_last_updated_lands_once_and_later_runs_go_on(project, ord
     insert(engine, (9, "Pending", None))
     settings = project(ORDERS_DB_URL=orders_url)
 
-    first = runner.run(settings, ("orders",))
+    first = run_with_sandboxes(settings, ("orders",))
     insert(engine, (10, "Pending", max(updated for _, _, updated in shop.BOOK_ROWS) + timedelta(hours=1)))
-    second = runner.run(settings, ("orders",))
+    second = run_with_sandboxes(settings, ("orders",))
 
     assert first.ok and second.ok, first.errors + second.errors
     assert (9, "Pending", None) in source_rows(engine)
@@ -300,10 +300,10 @@ def test_another_orders_source_stops_with_one_line_until_a_full_refresh(project,
     sandbox_shop, real_shop = (sa.create_engine(f"sqlite:///{tmp_path / name}") for name in ("sandbox.db", "real.db"))
     shop.seed(sandbox_shop, orders=20)
     books_table(real_shop)
-    runner.run(project(ORDERS_DB_URL=str(sandbox_shop.url)), ("orders",))
+    run_with_sandboxes(project(ORDERS_DB_URL=str(sandbox_shop.url)), ("orders",))
     settings = project(ORDERS_DB_URL=str(real_shop.url))
 
-    switched = runner.run(settings, ("orders",))
+    switched = run_with_sandboxes(settings, ("orders",))
 
     assert len(switched.errors) == 2 and all("\n" not in error for error in switched.errors)
     assert "holds orders loaded from sqlite:///" in switched.errors[0] and "real.db table Orders" in switched.errors[0]
@@ -313,7 +313,7 @@ def test_another_orders_source_stops_with_one_line_until_a_full_refresh(project,
     [said] = switched.summary().strip().splitlines()
     assert said.startswith("error: orders -> warehouse, lake: raw.orders holds orders loaded from sqlite:///")
 
-    refreshed = runner.run(settings, ("orders",), full_refresh=True)
+    refreshed = run_with_sandboxes(settings, ("orders",), full_refresh=True)
     assert refreshed.ok, refreshed.errors
     assert loaded(settings) == (sorted(shop.BOOK_ROWS), sorted(shop.BOOK_ROWS))
     header, *rows = refreshed.summary().strip().splitlines()
@@ -326,11 +326,11 @@ def test_a_renamed_or_retyped_last_updated_is_named_in_one_line(project, tmp_pat
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")
     books_table(engine)
     settings = project(ORDERS_DB_URL=str(engine.url))
-    assert runner.run(settings, ("orders",)).ok
+    assert run_with_sandboxes(settings, ("orders",)).ok
     with engine.begin() as connection:
         connection.exec_driver_sql("alter table Orders rename column LastUpdated to UpdatedAt")
 
-    renamed = runner.run(settings, ("orders",))
+    renamed = run_with_sandboxes(settings, ("orders",))
 
     [error] = renamed.errors
     assert "has no column LastUpdated" in error and "UpdatedAt" in error and "\n" not in error
@@ -339,7 +339,7 @@ def test_a_renamed_or_retyped_last_updated_is_named_in_one_line(project, tmp_pat
         connection.exec_driver_sql("drop table Orders")
         connection.exec_driver_sql("create table Orders (OrderId integer, OrderStatus text, LastUpdated text)")
         connection.exec_driver_sql("insert into Orders values (9, 'Pending', 'yesterday')")
-    retyped = runner.run(settings, ("orders",), full_refresh=True)
+    retyped = run_with_sandboxes(settings, ("orders",), full_refresh=True)
 
     [error] = retyped.errors
     assert "LastUpdated" in error and "TEXT" in error and "not a date and time" in error
@@ -361,7 +361,7 @@ def test_a_source_lost_after_the_load_costs_only_the_row_count_check_with_a_warn
         return check(*arguments)
 
     monkeypatch.setattr(loaders, "rows_missing_by_day", after_the_source_is_gone)
-    report = runner.run(settings, ("orders",))
+    report = run_with_sandboxes(settings, ("orders",))
 
     assert report.ok, report.errors
     [warning] = report.warnings

@@ -18,9 +18,18 @@ from pathlib import Path
 import duckdb
 
 from ingestion import runner
+from ingestion.sandboxes import sources_or_sandboxes
 from settings import REPO_ROOT, Settings
 
 DBT = Path(sys.executable).parent / "dbt"
+
+
+def run_with_sandboxes(
+    settings: Settings, sources: tuple[str, ...] = runner.SOURCES, full_refresh: bool = False
+) -> runner.Report:
+    """`runner.run` as the command line calls it: the sandboxes stand in for the sources `settings` leave unset."""
+    with sources_or_sandboxes(settings, sources) as chosen:
+        return runner.run(chosen, sources, full_refresh=full_refresh)
 
 
 class Workspace:
@@ -39,7 +48,7 @@ class Workspace:
         self.settings = Settings.from_env(self.environment, root=folder)
 
     def ingest(self, *sources: str, full_refresh: bool = False) -> runner.Report:
-        report = runner.run(self.settings, sources or runner.SOURCES, full_refresh=full_refresh)
+        report = run_with_sandboxes(self.settings, sources or runner.SOURCES, full_refresh=full_refresh)
         assert report.ok, report.errors
         return report
 
