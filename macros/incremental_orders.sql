@@ -38,10 +38,11 @@
 
 {#
     On an incremental run: deletes from this model the orders that have no row with a `LastUpdated`
-    in `order_rows` any more (the source was reloaded with `--full-refresh` without them), so the
+    in the staging view any more (the source was reloaded with `--full-refresh` without them), so the
     model equals a full build.
 #}
-{% macro delete_orders_no_longer_in(order_rows) %}
+{% macro delete_orders_no_longer_in() %}
+    {%- set order_rows = ref('stg_orders_db__orders') %}
     {%- if is_incremental() %}
     delete from {{ this }}
     where order_id not in (select order_id from {{ order_rows }} where last_updated_at is not null)
