@@ -11,7 +11,7 @@ with
 
 loads as (
     select distinct load_id
-    from {{ ref('stg_orders_db__orders') }}
+    from {{ ref('int_order_rows') }}
 ),
 
 {%- if is_incremental() %}

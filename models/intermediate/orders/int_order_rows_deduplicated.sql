@@ -9,7 +9,7 @@
 with
 
 order_rows as (
-    {{ rows_of_orders_loaded_since_last_run(ref('stg_orders_db__orders'), 'load_id') }}
+    {{ rows_of_orders_loaded_since_last_run(ref('int_order_rows'), 'load_id') }}
 ),
 
 deduplicated as (
