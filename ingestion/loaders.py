@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import NamedTuple
 
 import dlt
 import sqlalchemy as sa
@@ -30,12 +31,20 @@ from ingestion.orders_db import (
     source_identity,
 )
 from ingestion.progress import say
-from ingestion.report import Report
 from settings import Settings, redact
 from settings.sources import LOGS
 
-# A source, ready to read: a dlt source for each destination's pipeline, and a check to run after loading.
-Loader = tuple[Callable[[dlt.Pipeline], DltSource], Callable[[dict[str, dlt.Pipeline], Report], None] | None]
+# What a source loaded: rows per (source, destination).
+Loaded = dict[tuple[str, str], int]
+
+
+class Loader(NamedTuple):
+    """A source, ready to read: a dlt source for each destination's pipeline, a check to run once it is
+    loaded (given what was loaded; it returns its warnings), and its raw table where that is not its name."""
+
+    make_source: Callable[[dlt.Pipeline], DltSource]
+    after_load: Callable[[dict[str, dlt.Pipeline], Loaded], list[str]] | None = None
+    table: str | None = None
 
 
 def logs_loader(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.Pipeline]) -> Loader:
@@ -68,14 +77,15 @@ def logs_loader(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.P
             say(f"logs -> {destination}: {len(polls) - 1} poll(s) of earlier runs waited for it")
         return log_api(polls, lambda record_ids: loaded_record_ids(pipeline, record_ids))
 
-    def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
+    def after_load(pipelines: dict[str, dlt.Pipeline], loaded: Loaded) -> list[str]:
         # A copy goes once its destination has loaded it; until then a package holds it too, and if that
         # package is dropped (the destination was emptied) so is the state that lists it, and it is read again.
         for name, pipeline in pipelines.items():
-            if ("logs", name) in report.rows:
+            if ("logs", name) in loaded:
                 waiting_polls.forget(folders[pipeline.pipeline_name], extracted_polls(pipeline))
+        return []
 
-    return make_source, after_load
+    return Loader(make_source, after_load)
 
 
 def extracted_polls(pipeline: dlt.Pipeline) -> list[str]:
@@ -99,7 +109,7 @@ def loaded_record_ids(pipeline: dlt.Pipeline, record_ids: list[str]) -> set[str]
     return {record_id for (record_id,) in rows or []}
 
 
-def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool, report: Report) -> Loader:
+def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool) -> Loader:
     url = settings.orders_db_url
     if not url:
         raise SourceError("ORDERS_DB_URL is not set: set it to the orders database's SQLAlchemy URL")
@@ -125,7 +135,7 @@ def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool, repo
             f"cannot connect to the orders database at {redact(url)} ({first_line(error)}); check ORDERS_DB_URL"
         ) from error
     if settings.orders_capture == "binlog":
-        return _orders_binlog_source(settings, engine, url, report)
+        return _orders_binlog_source(settings, engine, url)
     say(f"orders: reading {settings.orders_table} at {redact(url)}")
     identity = source_identity(engine, settings.orders_table)
     clock, future_rows = source_clock(engine), {}
@@ -144,38 +154,40 @@ def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool, repo
             engine, settings.orders_table, settings.orders_lookback_seconds, clock=clock, future_rows=future_rows
         )
 
-    def after_load(pipelines: dict[str, dlt.Pipeline], report: Report) -> None:
+    def after_load(pipelines: dict[str, dlt.Pipeline], loaded: Loaded) -> list[str]:
+        warnings = []
         if future_rows:
             named = ", ".join(list(future_rows.values())[:5])
-            report.warnings.append(
+            warnings.append(
                 f"orders: {len(future_rows)} row(s) have a LastUpdated more than {FUTURE_TOLERANCE.days} day after the "
                 f"source database's clock ({clock:%Y-%m-%d %H:%M:%S}): {named}{' …' if len(future_rows) > 5 else ''}. "
                 "They are loaded; the next runs read on from the newest row that is not in the future. "
                 f"Check the clock of what writes {settings.orders_table}"
             )
-        if ("orders", "warehouse") not in report.rows:
-            return
+        if ("orders", "warehouse") not in loaded:
+            return warnings
         try:
             missing = rows_missing_by_day(engine, settings.orders_table, pipelines["warehouse"])
         except sa.exc.SQLAlchemyError as error:
-            report.warnings.append(
+            return [
+                *warnings,
                 f"orders: loaded, but the check of the source's rows per day against the warehouse failed "
-                f"({first_line(error)}); the next run checks again"
-            )
-            return
+                f"({first_line(error)}); the next run checks again",
+            ]
         if missing:
             days = ", ".join(f"{day} ({rows})" for day, rows in list(missing.items())[:5])
-            report.warnings.append(
+            warnings.append(
                 f"orders: {sum(missing.values())} source rows are not in the warehouse, on {len(missing)} day(s): "
                 f"{days}{' …' if len(missing) > 5 else ''}. They were committed later than the look-back "
                 f"({settings.orders_lookback_seconds} s) covers: run `python -m ingestion run --source orders "
                 "--full-refresh`, or raise ORDERS_LOOKBACK_SECONDS"
             )
+        return warnings
 
-    return make_source, after_load
+    return Loader(make_source, after_load)
 
 
-def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, report: Report) -> Loader:
+def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str) -> Loader:
     """ORDERS_CAPTURE=binlog: the changes since the last run (a snapshot first), from the binary log."""
     if engine.dialect.name not in ("mysql", "mariadb"):
         raise SourceError(
@@ -187,8 +199,7 @@ def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, repor
     except BinlogError as error:
         raise SourceError(str(error)) from None
     say(f"orders: reading the binary log of {settings.orders_table} at {redact(url)}")
-    report.tables["orders"] = "orders_changes"
-    return lambda pipeline: orders_binlog(engine, settings.orders_table), None
+    return Loader(lambda pipeline: orders_binlog(engine, settings.orders_table), table="orders_changes")
 
 
 def orders_engine(url: str) -> sa.Engine:

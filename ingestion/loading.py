@@ -19,7 +19,7 @@ from dlt.sources import DltSource
 from ingestion.destinations import DATASET, DestinationError, Target, check_lake, working_folder
 from ingestion.errors import WAITS, SourceError, is_native_panic, root_cause
 from ingestion.progress import dlt_progress, say
-from ingestion.report import Report
+from ingestion.report import Outcome
 from settings import Settings
 
 # A clock behind the newest load by more than this is worth a warning (NTP corrects small drifts quietly).
@@ -60,42 +60,45 @@ def extract_then_load(
     name: str,
     make_source: Callable[[dlt.Pipeline], DltSource],
     refresh: str | None,
-    report: Report,
-) -> None:
-    """Extracts into every destination's pipeline first, then loads each.
+) -> Outcome:
+    """Extracts into every destination's pipeline first, then loads each; what each loaded, what went wrong.
 
     An extracted package is kept on disk until its destination has it, so a destination that
     fails now (or a run killed mid-way) gets the same rows on the next run, in order.
     """
-    extracted = []
+    extracted, outcome = [], Outcome()
     for target in destinations:
         pipeline = pipelines[target.name]
         try:
             pipeline.extract(make_source(pipeline), refresh=refresh, loader_file_format=target.loader_file_format)
             extracted.append(target)
         except SourceError as error:
-            report.errors.append(f"{name} -> {target.name}: {error}")
+            outcome.errors.append(f"{name} -> {target.name}: {error}")
         except Exception as error:  # noqa: BLE001 (reported; the other destination still loads)
             if changed := _changed_type(error):
-                report.errors.append(f"{name} -> {target.name}: {changed}")
+                outcome.errors.append(f"{name} -> {target.name}: {changed}")
                 continue
-            report.errors.append(f"{name} -> {target.name}: {root_cause(error)}; {WAITS}")
+            outcome.errors.append(f"{name} -> {target.name}: {root_cause(error)}; {WAITS}")
         except BaseException as error:
             if not is_native_panic(error):
                 raise
-            report.errors.append(f"{name} -> {target.name}: the read failed ({root_cause(error)}); {WAITS}")
+            outcome.errors.append(f"{name} -> {target.name}: the read failed ({root_cause(error)}); {WAITS}")
     for target in extracted:
         pipeline = pipelines[target.name]
         say(f"{name} -> {target.name}: loading")
-        if _normalize_and_load(pipeline, target, name, report):
-            counts = pipeline.last_trace.last_normalize_info.row_counts
-            # orders in binlog mode land in `orders_changes`
-            report.rows[(name, target.name)] = counts.get(name, 0) + counts.get(f"{name}_changes", 0)
-            report.rejected[(name, target.name)] = counts.get(f"{name}_rejected", 0)
+        if error := _normalize_and_load(pipeline, target, name):
+            outcome.errors.append(error)
+            continue
+        counts = pipeline.last_trace.last_normalize_info.row_counts
+        # orders in binlog mode land in `orders_changes`
+        outcome.rows[(name, target.name)] = counts.get(name, 0) + counts.get(f"{name}_changes", 0)
+        outcome.rejected[(name, target.name)] = counts.get(f"{name}_rejected", 0)
+    return outcome
 
 
-def takes_this_run(settings: Settings, pipeline: dlt.Pipeline, target: Target, report: Report) -> bool:
-    """Whether `target` takes this run's data: it answers, and has loaded what earlier runs left.
+def takes_this_run(settings: Settings, pipeline: dlt.Pipeline, target: Target) -> tuple[bool, Outcome]:
+    """Whether `target` takes this run's data (it answers, and has loaded what earlier runs left), and what
+    finishing the earlier runs' loads did.
 
     A destination that does not is left out of this run, so that one that is down costs seconds and
     stops nothing else: its copy of each log poll waits on disk (`waiting_polls`), and its orders are
@@ -105,32 +108,32 @@ def takes_this_run(settings: Settings, pipeline: dlt.Pipeline, target: Target, r
         try:
             check_lake(settings)
         except DestinationError as error:
-            report.errors.append(f"lake: {error}; {WAITS}")
-            return False
+            return False, Outcome(errors=[f"lake: {error}; {WAITS}"])
     folder = working_folder(settings, target)
     elsewhere = any(other != folder for other in settings.pipelines_dir.glob(f"{target.name}-*"))
-    return _finish_earlier_loads(pipeline, target, report, elsewhere)
+    return _finish_earlier_loads(pipeline, target, elsewhere)
 
 
-def continue_load_ids(pipelines: list[dlt.Pipeline], report: Report) -> None:
+def continue_load_ids(pipelines: list[dlt.Pipeline]) -> list[str]:
     """Makes this run's load ids larger than every load id these pipelines have made, whatever the clock says.
 
     dlt names a package by the wall clock when it is extracted, and relies on those names growing: it
     loads packages in their order, and takes back the state of the largest when PIPELINES_DIR is gone.
     A clock stepped back (NTP, a resumed VM, another host) would write smaller names; they continue
-    from the newest load instead, and the run warns.
+    from the newest load instead, and the run warns (the warning returned).
     """
     newest = max((_newest_load_id(pipeline) for pipeline in pipelines), default=0.0)
     behind = newest - time.time()
     if behind <= 0:
-        return
+        return []
     dlt_time.increasing_precise_time._last = max(dlt_time.increasing_precise_time._last, newest)
-    if behind > CLOCK_WARNING_SECONDS:
-        report.warnings.append(
-            f"this machine's clock is {behind:,.0f} s behind the newest load "
-            f"({datetime.fromtimestamp(newest, UTC):%Y-%m-%d %H:%M:%S} UTC): this run's load ids continue after it, "
-            "so nothing is loaded out of order; set the clock right (NTP)"
-        )
+    if behind <= CLOCK_WARNING_SECONDS:
+        return []
+    return [
+        f"this machine's clock is {behind:,.0f} s behind the newest load "
+        f"({datetime.fromtimestamp(newest, UTC):%Y-%m-%d %H:%M:%S} UTC): this run's load ids continue after it, "
+        "so nothing is loaded out of order; set the clock right (NTP)"
+    ]
 
 
 def _newest_load_id(pipeline: dlt.Pipeline) -> float:
@@ -150,7 +153,7 @@ def _newest_load_id(pipeline: dlt.Pipeline) -> float:
     return max((float(load_id) for load_id in [*local, loaded] if load_id), default=0.0)
 
 
-def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report, elsewhere: bool = False) -> bool:
+def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, elsewhere: bool = False) -> tuple[bool, Outcome]:
     """Loads the packages an earlier run left, then takes the destination's state if it is newer than ours.
 
     A run killed after writing a package but before saving its state leaves the newer state in the
@@ -160,32 +163,33 @@ def _finish_earlier_loads(pipeline: dlt.Pipeline, target: Target, report: Report
     would recreate the dataset and hide that it is new). `elsewhere`: this machine has loaded into
     another location of this destination. False when the packages could not all be loaded.
     """
+    outcome = Outcome()
     if pipeline.has_pending_data and pipeline.list_completed_load_packages() and _emptied(pipeline):
         say(f"{target.name}: holds nothing now, though it was loaded before: its pending load is dropped")
         pipeline.abort_packages()
     if pipeline.has_pending_data:
         say(f"{target.name}: a load an earlier run left unfinished goes first")
-        if not _normalize_and_load(pipeline, target, "an earlier run", report):
-            return False
-        report.completed_earlier.add(target.name)
+        if error := _normalize_and_load(pipeline, target, "an earlier run"):
+            return False, Outcome(errors=[error])
+        outcome.completed_earlier.add(target.name)
     loaded_before = bool(pipeline.state.get("sources"))
     try:
         pipeline.sync_destination()
     except Exception as error:  # noqa: BLE001 (the destination may be down: this run's data waits on disk)
         say(f"{target.name}: its state could not be read back ({root_cause(error)})")
-        return True
+        return True, outcome
     if (loaded_before or elsewhere) and not pipeline.state.get("sources"):
         where = (
             "there before (recreated or emptied?)"
             if loaded_before
             else "elsewhere before (WAREHOUSE_PATH or LAKE_URL changed?)"
         )
-        report.notes.append(
+        outcome.notes.append(
             f"{target.name} at {target.where.format(table='…')} holds nothing loaded yet, though this machine has "
             f"loaded {where}: it starts a complete load of its own. "
             "Log records the API no longer serves cannot be fetched again: they stay where they were loaded"
         )
-    return True
+    return True, outcome
 
 
 def _emptied(pipeline: dlt.Pipeline) -> bool:
@@ -197,8 +201,8 @@ def _emptied(pipeline: dlt.Pipeline) -> bool:
         return False
 
 
-def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, report: Report) -> bool:
-    """Normalizes and loads every pending package; True when the destination has them all.
+def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str) -> str | None:
+    """Normalizes and loads every pending package; None when the destination has them all, else what failed.
 
     A package whose data cannot be normalized, or that the destination refuses for good, is moved aside
     (it would fail the same way on every run). One that failed for a reason of this machine's (a full
@@ -208,21 +212,17 @@ def _normalize_and_load(pipeline: dlt.Pipeline, target: Target, name: str, repor
         pipeline.normalize()
     except Exception as error:  # noqa: BLE001 (sorted: the machine's fault waits, the data's is moved aside)
         if _machine_fault(error):
-            report.errors.append(f"{name} -> {target.name}: {root_cause(error)} (kept; the next run loads it first)")
-        else:
-            _move_aside(pipeline, target, name, error, report)
-        return False
+            return f"{name} -> {target.name}: {root_cause(error)} (kept; the next run loads it first)"
+        return _move_aside(pipeline, target, name, error)
     try:
         info = pipeline.load()
     except Exception as error:  # noqa: BLE001 (reported; the package stays on disk for the next run)
         if _refused_for_good(error):
-            _move_aside(pipeline, target, name, error, report)
-        else:
-            report.errors.append(f"{name} -> {target.name}: {root_cause(error)} (kept; the next run loads it first)")
-        return False
+            return _move_aside(pipeline, target, name, error)
+        return f"{name} -> {target.name}: {root_cause(error)} (kept; the next run loads it first)"
     if target.retried_job_appends_again and info.loads_ids:
         _drop_rows_loaded_twice(pipeline, info.loads_ids)
-    return True
+    return None
 
 
 def _drop_rows_loaded_twice(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
@@ -246,8 +246,9 @@ def _drop_rows_loaded_twice(pipeline: dlt.Pipeline, load_ids: list[str]) -> None
             )
 
 
-def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Exception, report: Report) -> None:
-    """Copies the pending packages out of dlt's way, under `<PIPELINES_DIR>/failed_packages/`, and aborts them."""
+def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Exception) -> str:
+    """Copies the pending packages out of dlt's way, under `<PIPELINES_DIR>/failed_packages/`, and aborts them;
+    the error line that says so (or that they could not be moved, and stay)."""
     kept = Path(pipeline.pipelines_dir) / "failed_packages" / pipeline.pipeline_name
     try:
         for load_id in [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]:
@@ -256,13 +257,12 @@ def _move_aside(pipeline: dlt.Pipeline, target: Target, name: str, error: Except
                     shutil.copytree(folder, kept / load_id, dirs_exist_ok=True)
     except OSError as copy_error:  # a full disk, say: the package stays where it is, for the next run
         why = copy_error.args[0][0][2] if isinstance(copy_error, shutil.Error) else copy_error.strerror
-        report.errors.append(
+        return (
             f"{name} -> {target.name}: {root_cause(error)}; the package could not be moved aside to {kept} "
             f"({why}), so it is kept and the next run tries it again"
         )
-        return
     pipeline.abort_packages()
-    report.errors.append(
+    return (
         f"{name} -> {target.name}: a load package failed for good ({root_cause(error)}); it was moved aside to "
         f"{kept} and later runs go on without it: inspect it there, fix the cause, then delete the folder"
     )

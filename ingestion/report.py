@@ -14,16 +14,23 @@ LAST_RUNS = "last_runs.json"
 
 
 @dataclass
-class Report:
-    """Rows loaded per (source, destination) and the errors met, for the closing summary."""
+class Outcome:
+    """What one step did: rows loaded (and malformed records kept) per (source, destination), what it met."""
 
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
-    where: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
     rejected: dict[tuple[str, str], int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The destinations that loaded a package an earlier run left.
     completed_earlier: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Report(Outcome):
+    """A run: what its steps did (`add`), where each destination is, and each source's run, for the summary."""
+
+    where: dict[str, str] = field(default_factory=dict)
     # The raw table of each source, where it is not named after the source (orders in binlog mode).
     tables: dict[str, str] = field(default_factory=dict)
     # Per source: when its run started, how long it took, and the errors it met.
@@ -34,6 +41,14 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def add(self, outcome: Outcome) -> None:
+        self.rows.update(outcome.rows)
+        self.rejected.update(outcome.rejected)
+        self.errors += outcome.errors
+        self.warnings += outcome.warnings
+        self.notes += outcome.notes
+        self.completed_earlier |= outcome.completed_earlier
 
     def as_json(self) -> dict:
         """Rows per source and destination, warnings and errors, for another program."""

@@ -29,11 +29,15 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
     destinations = targets(settings)
     report.where = {target.name: target.where for target in destinations}
     pipelines = {target.name: pipeline_for(settings, target) for target in destinations}
-    ready = [target for target in destinations if takes_this_run(settings, pipelines[target.name], target, report)]
-    continue_load_ids([pipelines[target.name] for target in ready], report)
+    ready = []
+    for target in destinations:
+        takes, outcome = takes_this_run(settings, pipelines[target.name], target)
+        report.add(outcome)
+        ready += [target] if takes else []
+    report.warnings += continue_load_ids([pipelines[target.name] for target in ready])
     loaders: dict[str, Callable[[ExitStack], Loader]] = {
         "logs": lambda stack: logs_loader(settings, stack, pipelines),
-        "orders": lambda stack: orders_loader(settings, stack, full_refresh, report),
+        "orders": lambda stack: orders_loader(settings, stack, full_refresh),
     }
     if "logs" in sources and settings.log_api_url and not (settings.fernet_key or "").replace(",", "").strip():
         report.warnings.append(
@@ -46,16 +50,19 @@ def run(settings: Settings, sources: tuple[str, ...] = SOURCES, full_refresh: bo
             if name == "orders":
                 stack.enter_context(_read_deadline(settings, report, started_at, started))
             try:
-                make_source, after_load = loaders[name](stack)
+                loader = loaders[name](stack)
             except RuntimeError as error:
                 report.errors.append(str(error))
             else:
                 refresh = "drop_resources" if full_refresh and name == "orders" else None
                 if refresh:
                     report.refreshed.add(name)
-                extract_then_load(pipelines, ready, name, make_source, refresh, report)
-                if after_load:
-                    after_load(pipelines, report)
+                if loader.table:
+                    report.tables[name] = loader.table
+                loaded = extract_then_load(pipelines, ready, name, loader.make_source, refresh)
+                report.add(loaded)
+                if loader.after_load:
+                    report.warnings += loader.after_load(pipelines, loaded.rows)
         report.runs[name] = source_run(started_at, started, report.errors[errors_before:])
     return report
 
