@@ -11,9 +11,9 @@ import dlt
 from dlt.common.destination import Destination
 
 from settings import S3_CLIENT_CONFIG, Settings
+from settings.lake_probe import lake_problem
 
 DATASET = "raw"
-LAKE_PROBE_CONFIG = {"connect_timeout": 3, "read_timeout": 3, "retries": {"max_attempts": 1, "mode": "standard"}}
 
 
 class DestinationError(RuntimeError):
@@ -71,23 +71,13 @@ def targets(settings: Settings) -> list[Target]:
 def check_lake(settings: Settings) -> None:
     """Raises `DestinationError` within seconds if an S3 lake's bucket cannot be reached.
 
-    One try with short timeouts: a lake that does not answer is left out of this run and catches up
-    on the next, so waiting longer here would only delay the warehouse.
+    A lake that does not answer is left out of this run and catches up on the next, so waiting
+    longer here would only delay the warehouse.
     """
-    if not settings.lake_is_s3:
-        return
-    import fsspec
-
-    bucket = urlsplit(settings.lake_url).netloc
-    options = settings.s3_filesystem_options()
-    options["config_kwargs"] = {**options["config_kwargs"], **LAKE_PROBE_CONFIG}
-    filesystem = fsspec.filesystem("s3", skip_instance_cache=True, **options)
-    filesystem.retries = 1
-    try:
-        filesystem.ls(bucket, refresh=True)
-    except Exception as error:
+    if problem := lake_problem(settings):
+        bucket = urlsplit(settings.lake_url).netloc
         endpoint = settings.aws.get("AWS_ENDPOINT_URL", "AWS")
         raise DestinationError(
-            f"cannot reach the lake bucket {bucket!r} at {endpoint} ({type(error).__name__}: {error}); "
+            f"cannot reach the lake bucket {bucket!r} at {endpoint} ({problem}); "
             "check LAKE_URL, AWS_ENDPOINT_URL and the AWS credentials"
-        ) from error
+        )

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from settings import Settings
+from settings.lake_probe import lake_problem
 from settings.progress import Progress
 from transforms.lake import Lake, LakeUnavailableError
 
@@ -66,15 +67,21 @@ class Export:
 
 def export_model(dbt, session: duckdb.DuckDBPyConnection, settings: Settings, table: Export) -> pa.Table:
     """An export model's whole job: bring the lake in line with `table`; the model's table is the new manifest."""
+    if problem := lake_problem(settings):  # in seconds, where S3's retries of each request would take a minute
+        raise LakeUnavailableError(_cannot_write(table, settings, problem))
     lake = Lake.from_settings(settings)
     try:
         return export(session, lake, table, previous_manifest(session, str(dbt.this)))
     except (OSError, TimeoutError) as error:  # s3fs and the local disk raise OSError subclasses
-        raise LakeUnavailableError(
-            f"cannot write exports/{table.name} to the lake at {settings.lake_url} ({type(error).__name__}: "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no answer'}); check LAKE_URL, "
-            "AWS_ENDPOINT_URL and the AWS credentials, then run dbt again: partitions written so far are whole"
-        ) from error
+        reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no answer'}"
+        raise LakeUnavailableError(_cannot_write(table, settings, reason)) from error
+
+
+def _cannot_write(table: Export, settings: Settings, reason: str) -> str:
+    return (
+        f"cannot write exports/{table.name} to the lake at {settings.lake_url} ({reason}); check LAKE_URL, "
+        "AWS_ENDPOINT_URL and the AWS credentials, then run dbt again: partitions written so far are whole"
+    )
 
 
 def previous_manifest(session: duckdb.DuckDBPyConnection, relation: str) -> dict[str, Recorded]:
