@@ -105,7 +105,7 @@ class Bench:
     def b7_binlog(self) -> None:
         """ORDERS_CAPTURE=binlog on a throwaway MariaDB logging in ROW format, next to the timestamp mode."""
         updates = min(self.rows, B7_UPDATES)
-        print(f"B7: binlog capture of {updates:,} updates; catch-up after 1% changed ({self.rows:,} rows)", flush=True)
+        print(f"B7: binlog capture of {updates:,} changes; catch-up after 1% changed ({self.rows:,} rows)", flush=True)
         with throwaway_mariadb(self.scratch / "binlog-server", *BINLOG_OPTIONS) as server:
             url = data.create_database(server, "shop")
             data.seed_orders(url, TABLE, self.rows)
@@ -117,10 +117,10 @@ class Bench:
             self.measure("B7", "binlog mode: first run (snapshot)", ingest, by_binlog, binlog.reset, times=1)
             self.measure(
                 "B7",
-                f"binlog mode: capture of {updates:,} in-place updates",
+                f"binlog mode: capture of {updates:,} changes (in-place updates, deletes, inserts)",
                 ingest,
                 by_binlog,
-                lambda: data.update_orders(url, TABLE, updates),
+                lambda: data.change_rows_in_place(url, TABLE, updates),
             )
             expect(count(binlog.warehouse, "raw.orders_changes"), self.rows + updates * self.repeats, "binlog capture")
             incremental = Measurement("B7", "timestamp mode: incremental run after 1% changed", rows=self.rows)

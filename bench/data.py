@@ -56,6 +56,22 @@ def update_orders(url: str, table: str, rows: int) -> None:
     engine.dispose()
 
 
+def change_rows_in_place(url: str, table: str, changes: int) -> None:
+    """`changes` changes only the binary log sees, of each kind: 80% status changes in place (LastUpdated
+    untouched), 10% deletes and 10% inserts of new orders."""
+    deletes = inserts = changes // 10
+    update_orders(url, table, changes - deletes - inserts)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        newest_order = connection.exec_driver_sql(f"select max(OrderId) from {table}").scalar_one()
+        connection.exec_driver_sql(f"delete from {table} order by OrderId desc limit {deletes}")
+        connection.exec_driver_sql(
+            f"insert into {table} select {newest_order} + seq, 'Pending', timestamp '{FIRST_UPDATE}' "
+            f"from seq_1_to_{inserts}"
+        )
+    engine.dispose()
+
+
 def create_database(server_url: str, name: str) -> str:
     """A new database on the server at `server_url`; its URL."""
     engine = sa.create_engine(server_url)

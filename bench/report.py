@@ -65,7 +65,9 @@ def goals(measurements: list[Measurement], rows: int, updates: int, b8_rows: int
     unchanged = seconds("B3", "ingest, no change") + seconds("B3", "dbt run, order models, no change")
     changed = seconds("B3", "ingest, 1% new rows") + seconds("B3", "dbt run, order models, 1% new rows")
     startup = seconds("B3", "start-up: dbt") + seconds("B3", "start-up: importing")
-    project_rss = max(value for (group, label), value in rss.items() if "project" in label or group == "B3")
+    project_rss = max(
+        value for (group, label), value in rss.items() if "project" in label or group == "B3" or "mode" in label
+    )
     spark_startup = seconds("B8", "Spark start-up")
 
     def spark_rows_per_core_second(cores: int) -> float:
@@ -96,7 +98,7 @@ def goals(measurements: list[Measurement], rows: int, updates: int, b8_rows: int
             0.05,
         ),
         goal("B3", "no-change run beyond start-up, seconds", unchanged - startup, "<=", 5.0),
-        goal("B5", "peak RSS of ingest and dbt runs, MiB", project_rss, "<=", 1024.0),
+        goal("B5", "peak RSS of ingest and dbt runs (both capture modes), MiB", project_rss, "<=", 1024.0),
         goal(
             "B6",
             "logs export bytes / gzip of the seed's compressed JSON",
@@ -111,11 +113,19 @@ def goals(measurements: list[Measurement], rows: int, updates: int, b8_rows: int
             "<=",
             0.15,
         ),
-        figure("B7", "binlog: changes captured per second", updates / seconds("B7", "binlog mode: capture")),
-        figure(
-            "B7",
-            "binlog changes/s vs timestamp full extraction rows/s",
-            (updates / seconds("B7", "binlog mode: capture")) / (rows / seconds("B7", "timestamp mode: full")),
+        goal(
+            "B7a",
+            "binlog first run (snapshot), speed vs the timestamp mode's full read",
+            seconds("B7", "timestamp mode: full") / seconds("B7", "binlog mode: first run"),
+            ">=",
+            0.8,
+        ),
+        goal(
+            "B7b",
+            "binlog capture of updates, deletes and inserts, changes/s",
+            updates / seconds("B7", "binlog mode: capture"),
+            ">=",
+            20_000.0,
         ),
         figure(
             "B7",
