@@ -65,7 +65,7 @@ def full_build_of_the_final_rows(folder, url: str) -> tuple[list, list]:
 
 
 def operations(workspace: Workspace) -> list[tuple]:
-    """The changes in raw.orders_changes, in log order (dlt adds the `before__` columns with the first update)."""
+    """The changes in raw.orders_changes, in log order."""
     wanted = ("operation", "before__order_id", "before__order_status", "after__order_id", "after__order_status")
     with duckdb.connect(str(workspace.settings.warehouse_path), read_only=True) as warehouse:
         cursor = warehouse.execute(
