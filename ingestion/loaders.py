@@ -1,12 +1,15 @@
 """Each source made ready for a run: the dlt source to extract into each destination's pipeline, and
 the checks to run once it is loaded (the log poll kept for every destination; the orders' future rows and
-rows per day).
+rows per day). Orders are read once for every destination that starts from the same place (`read_once`).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import NamedTuple
 
 import dlt
@@ -17,12 +20,15 @@ from dlt.sources import DltSource
 from ingestion import log_api_client, waiting_polls
 from ingestion.errors import SourceError, first_line
 from ingestion.log_api import log_api
+from ingestion.orders_binlog import RESOURCE as CHANGES
 from ingestion.orders_binlog import BinlogError, check_server, orders_binlog
 from ingestion.orders_db import (
+    CONTRACT,
     CURSOR,
     FUTURE_TOLERANCE,
     MYSQL_DIALECTS,
     MYSQL_UTC_SESSION,
+    RESOURCE,
     hold_cursor_at_clock,
     loaded_source,
     orders_db,
@@ -31,18 +37,23 @@ from ingestion.orders_db import (
     source_identity,
 )
 from ingestion.progress import say
+from ingestion.read_once import ReadOnce
 from settings import Settings, redact
-from settings.sources import LOGS
+from settings.sources import LOGS, ORDERS
+
+# Under PIPELINES_DIR: what each run read, for its next destination (`read_once`), in a folder named by its pid.
+READS = "orders_reads"
 
 # What a source loaded: rows per (source, destination).
 Loaded = dict[tuple[str, str], int]
 
 
 class Loader(NamedTuple):
-    """A source, ready to read: a dlt source for each destination's pipeline, a check to run once it is
-    loaded (given what was loaded; it returns its warnings), and its raw table where that is not its name."""
+    """A source, ready to read: a dlt source for each destination's pipeline (given the pipelines extracted
+    before it in this run), a check to run once it is loaded (given what was loaded; it returns its warnings),
+    and its raw table where that is not its name."""
 
-    make_source: Callable[[dlt.Pipeline], DltSource]
+    make_source: Callable[[dlt.Pipeline, list[dlt.Pipeline]], DltSource]
     after_load: Callable[[dict[str, dlt.Pipeline], Loaded], list[str]] | None = None
     table: str | None = None
 
@@ -70,7 +81,7 @@ def logs_loader(settings: Settings, stack: ExitStack, pipelines: dict[str, dlt.P
     folders = {pipeline.pipeline_name: waiting_polls.folder_of(pipeline) for pipeline in pipelines.values()}
     waiting_polls.keep(poll, folders.values())
 
-    def make_source(pipeline: dlt.Pipeline) -> DltSource:
+    def make_source(pipeline: dlt.Pipeline, extracted: list[dlt.Pipeline]) -> DltSource:
         polls = waiting_polls.waiting(folders[pipeline.pipeline_name], extracted_polls(pipeline))
         if len(polls) > 1:
             destination = pipeline.pipeline_name.removeprefix("elt_")
@@ -135,12 +146,13 @@ def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool) -> L
             f"cannot connect to the orders database at {redact(url)} ({first_line(error)}); check ORDERS_DB_URL"
         ) from error
     if settings.orders_capture == "binlog":
-        return _orders_binlog_source(settings, engine, url)
+        return _orders_binlog_source(settings, engine, url, _read_folder(settings, stack))
     say(f"orders: reading {settings.orders_table} at {redact(url)}")
     identity = source_identity(engine, settings.orders_table)
     clock, future_rows = source_clock(engine), {}
+    read_once = ReadOnce(_read_folder(settings, stack), ORDERS.dlt_name, RESOURCE, CONTRACT)
 
-    def make_source(pipeline: dlt.Pipeline) -> DltSource:
+    def make_source(pipeline: dlt.Pipeline, extracted: list[dlt.Pipeline]) -> DltSource:
         loaded = loaded_source(pipeline)
         if loaded not in (None, identity) and not full_refresh:
             raise SourceError(
@@ -150,8 +162,12 @@ def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool) -> L
             )
         if not full_refresh:
             hold_cursor_at_clock(pipeline)
-        return orders_db(
-            engine, settings.orders_table, settings.orders_lookback_seconds, clock=clock, future_rows=future_rows
+        return read_once.source(
+            pipeline,
+            extracted,
+            lambda: orders_db(
+                engine, settings.orders_table, settings.orders_lookback_seconds, clock=clock, future_rows=future_rows
+            ),
         )
 
     def after_load(pipelines: dict[str, dlt.Pipeline], loaded: Loaded) -> list[str]:
@@ -187,7 +203,7 @@ def orders_loader(settings: Settings, stack: ExitStack, full_refresh: bool) -> L
     return Loader(make_source, after_load)
 
 
-def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str) -> Loader:
+def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str, folder: Path) -> Loader:
     """ORDERS_CAPTURE=binlog: the changes since the last run (a snapshot first), from the binary log."""
     if engine.dialect.name not in ("mysql", "mariadb"):
         raise SourceError(
@@ -199,7 +215,35 @@ def _orders_binlog_source(settings: Settings, engine: sa.Engine, url: str) -> Lo
     except BinlogError as error:
         raise SourceError(str(error)) from None
     say(f"orders: reading the binary log of {settings.orders_table} at {redact(url)}")
-    return Loader(lambda pipeline: orders_binlog(engine, settings.orders_table), table="orders_changes")
+    read_once = ReadOnce(folder, ORDERS.dlt_name, CHANGES)
+
+    def make_source(pipeline: dlt.Pipeline, extracted: list[dlt.Pipeline]) -> DltSource:
+        return read_once.source(pipeline, extracted, lambda: orders_binlog(engine, settings.orders_table))
+
+    return Loader(make_source, table=CHANGES)
+
+
+def _read_folder(settings: Settings, stack: ExitStack) -> Path:
+    """Where this run keeps what it read for the next destination: beside the pipelines (on their disk), removed
+    after the run, and by the next run where a run killed mid-way left it."""
+    reads = settings.pipelines_dir / READS
+    for left in reads.glob("*"):
+        if not left.name.isdigit() or not _running(int(left.name)):
+            shutil.rmtree(left, ignore_errors=True)
+    folder = reads / str(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def orders_engine(url: str) -> sa.Engine:

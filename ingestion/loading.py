@@ -58,7 +58,7 @@ def extract_then_load(
     pipelines: dict[str, dlt.Pipeline],
     destinations: list[Target],
     name: str,
-    make_source: Callable[[dlt.Pipeline], DltSource],
+    make_source: Callable[[dlt.Pipeline, list[dlt.Pipeline]], DltSource],
     refresh: str | None,
 ) -> Outcome:
     """Extracts into every destination's pipeline first, then loads each; what each loaded, what went wrong.
@@ -70,7 +70,8 @@ def extract_then_load(
     for target in destinations:
         pipeline = pipelines[target.name]
         try:
-            pipeline.extract(make_source(pipeline), refresh=refresh, loader_file_format=target.loader_file_format)
+            source = make_source(pipeline, [pipelines[done.name] for done in extracted])
+            pipeline.extract(source, refresh=refresh, loader_file_format=target.loader_file_format)
             extracted.append(target)
         except SourceError as error:
             outcome.errors.append(f"{name} -> {target.name}: {error}")

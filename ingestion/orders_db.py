@@ -39,7 +39,10 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 # A column whose type changes in the source is refused at extract, by both destinations alike: the lake's
 # Parquet files would take the new type where the warehouse's table cannot.
-@dlt.source(name=ORDERS.dlt_name, schema_contract={"data_type": "freeze"})
+CONTRACT = {"data_type": "freeze"}
+
+
+@dlt.source(name=ORDERS.dlt_name, schema_contract=CONTRACT)
 def orders_db(
     engine: sa.Engine,
     table: str = "Orders",

@@ -136,3 +136,18 @@ PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")), RE
 def documentation() -> str:
     """The README and every page under docs/, as one text (what the samples tests compare)."""
     return "\n".join(page.read_text() for page in PAGES)
+
+
+def rows_read(url: str, table: str = "Orders") -> int:
+    """How many rows of `table` MariaDB has read for queries since the server started (its table statistics,
+    which this turns on: `userstat`)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("set global userstat = 1")
+        read = connection.exec_driver_sql(
+            "select rows_read from information_schema.table_statistics where table_schema = database() "
+            "and table_name = %s",
+            (table,),
+        ).scalar()
+    engine.dispose()
+    return read or 0

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from ingestion.loaders import READS
 from sandbox import orders_db as shop
 from settings import REPO_ROOT
 from tests.faults import DBT_STEPS, STEPS
@@ -54,6 +55,7 @@ def test_a_run_killed_at_any_step_is_completed_by_the_next_without_doubles_or_lo
 
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert_each_record_and_row_once(settings, sandbox, orders_url)
+    assert not list((settings.pipelines_dir / READS).glob("*")), "what the killed run read is removed"
 
 
 @pytest.mark.parametrize("step", list(DBT_STEPS))

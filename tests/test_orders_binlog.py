@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ingestion import orders_binlog
 from sandbox import orders_db as shop
 from tests.conftest import fresh_database
+from tests.readers import rows_read
 from tests.workspace import Workspace
 
 pytestmark = pytest.mark.binlog
@@ -110,6 +111,25 @@ def test_every_change_lands_unchanged_and_the_models_equal_a_full_build_of_the_f
     assert (orders, history) == full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
     assert [order for order, _, _ in orders] == [1, 2, 4], "order 3 was deleted from the source"
     assert (2, "Pending") in [(order, status) for order, status, _ in orders]
+
+
+def test_one_snapshot_and_one_read_of_the_log_serve_both_destinations(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    seeded = shop.seed(engine, orders=40)
+    before = rows_read(binlog_url)
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    read_by_the_snapshot = rows_read(binlog_url) - before
+    execute(engine, "update Orders set LastUpdated = LastUpdated + interval 1 second limit 7", "delete from Orders limit 3")
+    ingest(workspace)
+
+    assert read_by_the_snapshot == seeded, "one read of the table for both destinations"
+    lake = duckdb.sql(
+        f"select operation, count(*) from '{workspace.settings.lake_url}/raw/orders_changes/*.parquet' "
+        "group by all order by all"
+    ).fetchall()
+    warehouse = workspace.query("select operation, count(*) from raw.orders_changes group by all order by all")
+    assert warehouse == lake == [("delete", 3), ("snapshot", seeded), ("update", 7)]
 
 
 def test_a_change_during_the_snapshot_is_neither_lost_nor_doubled(tmp_path, binlog_url, monkeypatch):

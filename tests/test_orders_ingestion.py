@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ingestion import loaders
 from sandbox import orders_db as shop
-from tests.readers import in_order, lake_rows, warehouse_rows
+from tests.readers import in_order, lake_rows, rows_read, warehouse_rows
 from tests.workspace import Workspace, run_with_sandboxes
 
 COLUMNS = ["order_id", "order_status", "last_updated"]
@@ -65,6 +65,23 @@ def test_the_books_five_rows_land_exactly(project, orders_url, engine):
     assert report.rows == {("orders", "warehouse"): 5, ("orders", "lake"): 5}
     assert source_rows(engine) == sorted(shop.BOOK_ROWS)
     assert loaded(settings) == (sorted(shop.BOOK_ROWS), sorted(shop.BOOK_ROWS))
+
+
+def test_both_destinations_get_their_rows_from_one_read_of_the_table(project, mysql_url):
+    engine = sa.create_engine(mysql_url)
+    shop.seed(engine, orders=40)
+    rows_read(mysql_url)  # the server counts reads from now on
+    settings = project(ORDERS_DB_URL=mysql_url)
+
+    before = rows_read(mysql_url)
+    run_with_sandboxes(settings, ("orders",))
+    read_by_the_run = rows_read(mysql_url) - before
+
+    source = source_rows(engine)
+    assert loaded(settings) == (source, source)
+    # one read for both destinations, and the count per day that checks for rows the look-back missed
+    assert read_by_the_run == 2 * len(source)
+    engine.dispose()
 
 
 def test_a_second_run_without_source_changes_adds_no_rows(project, orders_url, engine):
