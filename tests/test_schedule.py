@@ -153,6 +153,11 @@ def test_runs_follow_the_schedule_one_line_each_until_sigterm(scheduled):
     others = [line for line in rest.strip().splitlines() if " run " not in line and not line.startswith("stopping")]
     assert others == ["schedule: stopped"], rest
     assert "logs: polling" in log.read_text() and "Completed successfully" in log.read_text()
+    # dbt parses the project again when its vars change: a run's freshness step must keep its build's
+    freshness_steps = [
+        step for step in log.read_text().split("\n== ")[1:] if step.split("\n")[0].endswith(" freshness")
+    ]
+    assert len(freshness_steps) == 2 and not any("Unable to do partial parsing" in step for step in freshness_steps)
     assert len(runs) == 2 and all(" run ok in " in line for line in runs), runs
     assert "logs warehouse +100 lake +100" in runs[0] and "failed" in runs[0] and "0 failed" in runs[0]
     assert " models, " in runs[0] and "dbt: not run" not in runs[0]

@@ -122,6 +122,7 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
         flush=True,
     )
     last_start: datetime | None = None
+    last_length = timedelta(0)
     while not stop.requests:
         slot = plan.next_after(last_start, datetime.now(UTC))
         while not stop.requests and datetime.now(UTC) < slot:
@@ -129,7 +130,9 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
         if stop.requests:
             break
         last_start = datetime.now(UTC)
-        outcome = run_once(settings, stop, plan.interval(last_start))
+        # runs start once the last has ended: when they take longer than the interval, they come that often
+        outcome = run_once(settings, stop, max(plan.interval(last_start), last_length))
+        last_length = datetime.now(UTC) - last_start
         print(run_line(last_start, outcome, log), flush=True)
         if exit_on_failure and not outcome.ok:
             return 1
@@ -137,20 +140,19 @@ def schedule(settings: Settings, plan: Schedule, exit_on_failure: bool) -> int:
     return 0
 
 
-def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
+def run_once(settings: Settings, stop: Stop, cadence: timedelta) -> RunOutcome:
     """One run: ingest, `dbt build`, then `dbt source freshness`, holding the run lock; each step a process
-    of its own. Freshness limits follow the cadence: the interval, or the run's own length when longer.
+    of its own. Freshness limits follow the cadence: the interval, or the last run's length when longer.
+
+    Both dbt steps get the limits as `--vars` (only the sources' freshness reads them): dbt parses the
+    whole project again whenever its vars change, and so parses once per cadence, not twice per run.
     """
     outcome = RunOutcome()
-    started = time.monotonic()
     dbt = str(Path(sys.executable).parent / "dbt")
+    limits = ["--vars", json.dumps(freshness_limits(cadence))]
     log = run_log(settings)
     if log.exists() and log.stat().st_size > LOG_BYTES:
         log.replace(log.with_name(log.name + ".1"))  # the previous runs' output, kept once
-
-    def freshness() -> list[str]:
-        cadence = max(interval, timedelta(seconds=time.monotonic() - started))
-        return [dbt, "source", "freshness", "--vars", json.dumps(freshness_limits(cadence))]
 
     try:
         with run_lock(settings.warehouse_path, "python -m warehouse schedule", settings.lock_wait_seconds):
@@ -158,8 +160,8 @@ def run_once(settings: Settings, stop: Stop, interval: timedelta) -> RunOutcome:
                 report = Path(folder) / "ingest.json"
                 steps: tuple[tuple[str, Callable[[], list[str]]], ...] = (
                     ("ingest", lambda: [sys.executable, "-m", "ingestion", "run", "--report-json", str(report)]),
-                    ("dbt build", lambda: [dbt, "build"]),
-                    ("freshness", freshness),
+                    ("dbt build", lambda: [dbt, "build", *limits]),
+                    ("freshness", lambda: [dbt, "source", "freshness", *limits]),
                 )
                 for step, command in steps:
                     if stop.requests:
