@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
-from ingestion.orders_binlog import BinlogError
-
 WAITS = "nothing is lost: its log polls wait on disk and its orders are read again, for the next run"
 
 
 class SourceError(RuntimeError):
     """A source cannot be read; the message says which setting to check."""
+
+
+class BinlogError(RuntimeError):
+    """The server cannot serve the binary log as ORDERS_CAPTURE=binlog needs; the message says what to change."""
 
 
 def is_native_panic(error: BaseException) -> bool:

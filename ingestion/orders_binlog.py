@@ -9,9 +9,8 @@ the row's values before and after (`before__order_id`, `after__order_status`, �
 and position, the row's place in its event, and the event's time. dbt replays them into the
 table's current rows (`int_order_rows`).
 
-Changes reach dlt as Arrow tables of `BATCH_ROWS` changes, one column per column of the table before
-and after, typed as the table declares it: dlt then writes them as they are, without looking at each
-row (as dicts, each change cost dlt more than reading it from the log).
+Changes reach dlt as Arrow tables (`change_batches`), one column per column of the table before and
+after, typed as the table declares it.
 """
 
 from __future__ import annotations
@@ -25,16 +24,15 @@ import pymysql
 import sqlalchemy as sa
 from dlt.sources import DltResource
 
+from ingestion.change_batches import ChangeBatches, arrow_type
+from ingestion.errors import BinlogError, first_line
 from settings.sources import ORDERS
+
+__all__ = ["RESOURCE", "BinlogError", "check_server", "orders_binlog"]
 
 RESOURCE = "orders_changes"
 # A replica id for this reader; the server only needs it to differ from real replicas'.
 SERVER_ID = 0x454C54  # "ELT"
-BATCH_ROWS = 10_000
-
-
-class BinlogError(RuntimeError):
-    """The server cannot serve the binary log as this mode needs; the message says what to change."""
 
 
 @dlt.source(name=ORDERS.dlt_name)
@@ -83,88 +81,11 @@ def check_server(engine: sa.Engine, table: str) -> dict[str, pa.DataType | None]
             connection.exec_driver_sql("show binary logs").fetchall()
         except sa.exc.SQLAlchemyError as error:
             raise BinlogError(
-                f"the orders database user cannot read the binary log ({_first_line(error)}): grant it "
+                f"the orders database user cannot read the binary log ({first_line(error)}): grant it "
                 "REPLICATION SLAVE, REPLICATION CLIENT (and SELECT on the table)"
             ) from None
         columns = sa.inspect(connection).get_columns(table)
     return {column["name"]: arrow_type(column["type"]) for column in columns}
-
-
-def arrow_type(kind: sa.types.TypeEngine) -> pa.DataType | None:
-    """The Arrow type of a column of this SQL type, as the binary log's values come (None: taken from the values)."""
-    if isinstance(kind, sa.Boolean):
-        return pa.bool_()
-    if isinstance(kind, sa.Integer):
-        return pa.int64()
-    if isinstance(kind, sa.Float):
-        return pa.float64()
-    if isinstance(kind, sa.Numeric):
-        return pa.decimal128(kind.precision, kind.scale or 0) if kind.precision else None
-    if isinstance(kind, sa.DateTime):  # MySQL's times have no zone; they are read as UTC, as in the timestamp mode
-        return pa.timestamp("us", tz="UTC")
-    if isinstance(kind, sa.Date):
-        return pa.date32()
-    if isinstance(kind, sa.String):
-        return pa.string()
-    if isinstance(kind, (sa.LargeBinary, sa.BINARY, sa.VARBINARY)):
-        return pa.binary()
-    return None
-
-
-class ChangeBatches:
-    """Changes gathered into Arrow tables of `size` rows: the operation, the row before and after it column by
-    column (`before__<column>`, `after__<column>`), where in the log, and when.
-
-    A column keeps the table's type for its values; one the log names that the table no longer has keeps
-    its values too, typed as they come.
-    """
-
-    def __init__(self, columns: dict[str, pa.DataType | None], size: int = BATCH_ROWS) -> None:
-        self.columns, self.size = dict(columns), size
-        self.changes: list[tuple] = []
-
-    def add(
-        self, operation: str, before: dict | None, after: dict | None, position: dict, number: int, at: datetime
-    ) -> pa.Table | None:
-        """Adds a change; returns a full batch once there is one."""
-        self.changes.append((operation, before, after, position["file"], position["pos"], number, at))
-        for image in (before, after):
-            if image is not None and len(image) != len(self.columns):
-                self.columns.update({name: None for name in image if name not in self.columns})
-        return self.flush() if len(self.changes) >= self.size else None
-
-    def flush(self) -> pa.Table | None:
-        """The changes added since the last batch, as one (None when there are none)."""
-        if not self.changes:
-            return None
-        operations, befores, afters, files, positions, numbers, times = zip(*self.changes, strict=True)
-        self.changes = []
-        arrays = {"operation": pa.array(operations, pa.string())}
-        for side, images in (("before", befores), ("after", afters)):
-            for name, kind in self.columns.items():
-                values = [None if image is None else image.get(name) for image in images]
-                arrays[f"{side}__{name}"] = _array(values, kind, name)
-        arrays["binlog_file"] = pa.array(files, pa.string())
-        arrays["binlog_position"] = pa.array(positions, pa.int64())
-        arrays["row_in_event"] = pa.array(numbers, pa.int64())
-        arrays["event_time"] = pa.array(times, pa.timestamp("us", tz="UTC"))
-        return pa.table(arrays)
-
-
-def _array(values: list, kind: pa.DataType | None, name: str) -> pa.Array:
-    """`values` as `kind`; as their own type where they do not fit it (an ENUM logged as its number, say)."""
-    if kind is not None:
-        try:
-            return pa.array(values, kind)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            pass
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
-        raise BinlogError(
-            f"the values of column {name} in the binary log have several types ({_first_line(error)}): "
-            "take a new snapshot of the table: `python -m ingestion run --source orders --full-refresh`"
-        ) from None
 
 
 def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator[pa.Table]:
@@ -173,7 +94,7 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
     MariaDB tells the position of a consistent snapshot itself (`binlog_snapshot_file`); MySQL
     needs the tables locked for the instant it takes to start the snapshot and read the position.
     """
-    connection = _connect(engine, cursor=pymysql.cursors.SSDictCursor)
+    connection = _connect(engine, cursor=pymysql.cursors.SSCursor)  # rows streamed, as tuples
     try:
         with connection.cursor() as cursor:
             cursor.execute("show status like 'binlog_snapshot_%%'")
@@ -181,22 +102,21 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
             if mariadb:
                 cursor.execute("start transaction with consistent snapshot")
                 cursor.execute("show status like 'binlog_snapshot_%%'")
-                status = {row["Variable_name"]: row["Value"] for row in cursor.fetchall()}
+                status = dict(cursor.fetchall())
                 position = {"file": status["Binlog_snapshot_file"], "pos": int(status["Binlog_snapshot_position"])}
             else:
                 cursor.execute("flush tables with read lock")
                 cursor.execute("start transaction with consistent snapshot")
                 cursor.execute("show master status")
-                row = cursor.fetchone()
-                position = {"file": row["File"], "pos": int(row["Position"])}
+                file, offset, *_ = cursor.fetchone()
+                position = {"file": file, "pos": int(offset)}
                 cursor.execute("unlock tables")
             taken_at = datetime.now(UTC)
             cursor.execute(f"select * from `{table}`")
-            for number, row in enumerate(cursor):
-                if (batch := batches.add("snapshot", None, row, position, number, taken_at)) is not None:
-                    yield batch
-            if (batch := batches.flush()) is not None:
-                yield batch
+            names, number = [column[0] for column in cursor.description], 0
+            while rows := cursor.fetchmany(batches.size):
+                yield batches.rows("snapshot", names, rows, position, number, taken_at)
+                number += len(rows)
         connection.commit()
     finally:
         connection.close()
@@ -252,14 +172,14 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
 def _named(values: dict, columns: list[str]) -> dict:
     """A row image with the table's column names. Without `binlog_row_metadata=FULL` the log names them
     UNKNOWN_COL0, 1, …: they are then the table's columns in order, which must match in number."""
-    if not any(name.startswith("UNKNOWN_COL") for name in values):
+    if not next(iter(values), "").startswith("UNKNOWN_COL"):
         return values
     if len(values) != len(columns):
         raise BinlogError(
             f"a change in the binary log has {len(values)} columns and the table now has {len(columns)}: "
             "set binlog_row_metadata=FULL on the server so that changes carry their own column names"
         )
-    return {columns[int(name.removeprefix("UNKNOWN_COL"))]: value for name, value in values.items()}
+    return dict(zip(columns, values.values(), strict=True))  # UNKNOWN_COL0, 1, … come in that order
 
 
 def _check_not_purged(engine: sa.Engine, position: dict) -> None:
@@ -284,8 +204,3 @@ def _connect(engine: sa.Engine, cursor: type) -> pymysql.Connection:
         cursorclass=cursor,
         connect_timeout=5,
     )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
