@@ -48,12 +48,14 @@ class ChangeBatches:
     def __init__(self, columns: dict[str, pa.DataType | None], size: int = BATCH_ROWS) -> None:
         self.columns, self.size = dict(columns), size
         self.changes: list[tuple] = []
+        self.newest_event: datetime | None = None  # the time of the last change added
 
     def add(
         self, operation: str, before: dict | None, after: dict | None, position: dict, number: int, at: datetime
     ) -> pa.Table | None:
         """Adds a change; returns a full batch once there is one."""
         self.changes.append((operation, before, after, position["file"], position["pos"], number, at))
+        self.newest_event = at
         for image in (before, after):
             if image is not None and len(image) != len(self.columns):
                 self.columns.update({name: None for name in image if name not in self.columns})

@@ -44,12 +44,40 @@ def orders_binlog(engine: sa.Engine, table: str = "Orders") -> DltResource:
 def _changes(engine: sa.Engine, table: str) -> Iterator[pa.Table]:
     state = dlt.current.resource_state(RESOURCE)
     batches = ChangeBatches(check_server(engine, table))
-    position = state.get("position")
+    server, position = server_identity(engine), state.get("position")
     if position is None:
         position = yield from _snapshot(engine, table, batches)
     else:
+        _check_same_server(state.get("server", server), server, position)  # states from before it was kept: this one
         _check_not_purged(engine, position)
+    state["server"] = server
     state["position"] = yield from _stream(engine, table, batches, position)
+    if batches.newest_event is not None:  # for `make status`: how old the changes still to capture can be
+        state["captured_until"] = batches.newest_event.isoformat()
+
+
+def server_identity(engine: sa.Engine) -> str:
+    """Which server's binary log a position is in: MySQL's `server_uuid`; MariaDB, which has none, by its
+    `server_id` and GTID domain."""
+    with engine.connect() as connection:
+        variables = dict(
+            connection.exec_driver_sql(
+                "show global variables where variable_name in ('server_uuid', 'server_id', 'gtid_domain_id')"
+            ).fetchall()
+        )
+    if variables.get("server_uuid"):
+        return f"server_uuid {variables['server_uuid']}"
+    return f"server_id {variables.get('server_id')}, gtid_domain_id {variables.get('gtid_domain_id', 0)}"
+
+
+def _check_same_server(saved: str, now: str, position: dict) -> None:
+    if saved != now:
+        raise BinlogError(
+            f"the capture stopped at {position['file']}:{position['pos']} in the binary log of the server with "
+            f"{saved}, and ORDERS_DB_URL now reaches the server with {now}, whose log that position is not in: "
+            "take a new snapshot there (`python -m ingestion run --source orders --full-refresh`), or point "
+            "ORDERS_DB_URL back"
+        )
 
 
 def check_server(engine: sa.Engine, table: str) -> dict[str, pa.DataType | None]:
@@ -111,7 +139,7 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
                 file, offset, *_ = cursor.fetchone()
                 position = {"file": file, "pos": int(offset)}
                 cursor.execute("unlock tables")
-            taken_at = datetime.now(UTC)
+            taken_at = batches.newest_event = datetime.now(UTC)  # the snapshot holds every change up to now
             cursor.execute(f"select * from `{table}`")
             names, number = [column[0] for column in cursor.description], 0
             while rows := cursor.fetchmany(batches.size):
@@ -180,6 +208,24 @@ def _named(values: dict, columns: list[str]) -> dict:
             "set binlog_row_metadata=FULL on the server so that changes carry their own column names"
         )
     return dict(zip(columns, values.values(), strict=True))  # UNKNOWN_COL0, 1, … come in that order
+
+
+def log_files(engine: sa.Engine) -> tuple[list[tuple[str, int]], int]:
+    """The binary log files the server keeps, oldest first, with their sizes; and after how many seconds it
+    purges them (`binlog_expire_logs_seconds`, 0: never)."""
+    with engine.connect() as connection:
+        files = [(name, int(size)) for name, size, *_ in connection.exec_driver_sql("show binary logs").fetchall()]
+        expire = connection.exec_driver_sql("show global variables like 'binlog_expire_logs_seconds'").fetchone()
+    return files, int(expire[1]) if expire else 0
+
+
+def bytes_behind(files: list[tuple[str, int]], position: dict) -> int | None:
+    """How many bytes of the log come after `position` (None when its file is no longer kept)."""
+    names = [name for name, _ in files]
+    if position["file"] not in names:
+        return None
+    at = names.index(position["file"])
+    return files[at][1] - position["pos"] + sum(size for _, size in files[at + 1 :])
 
 
 def _check_not_purged(engine: sa.Engine, position: dict) -> None:

@@ -17,15 +17,15 @@ from pathlib import Path
 import duckdb
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from ingestion import waiting_polls
+from ingestion import orders_binlog, waiting_polls
 from ingestion.destinations import targets, working_folder
-from ingestion.loaders import extracted_polls
+from ingestion.loaders import extracted_polls, orders_engine
 from ingestion.loading import pipeline_for
 from ingestion.report import LAST_RUNS
 from settings import Settings, redact
 from settings.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
 from settings.run_lock import RunLockBusyError, run_lock
-from settings.sources import SOURCES
+from settings.sources import ORDERS, SOURCES
 
 
 def status(settings: Settings, now: datetime | None = None) -> str:
@@ -82,6 +82,8 @@ def _source_lines(source: str, run: dict | None, facts: dict, freshness: dict | 
         lines.append(f"  last poll    {facts['poll']}")
     if source == "logs" and "quarantine" in facts:
         lines.append(f"  quarantine   {facts['quarantine']}")
+    if source == "orders" and "capture" in facts:
+        lines += [f"  {'capture' if number == 0 else '':<12} {text}" for number, text in enumerate(facts["capture"])]
     if freshness is not None:
         lines.append(f"  freshness    {freshness['verdict']}")
     return lines
@@ -97,6 +99,8 @@ def _facts(settings: Settings) -> dict:
                 for source, (table, column) in newest.items()
             }
             facts.update(_log_facts(warehouse))
+    if settings.orders_capture == "binlog" and settings.orders_db_url:
+        facts["capture"] = _capture_lag(settings)
     lake = pipeline_for(settings, targets(settings)[1])
     facts["tables"]["lake"] = {}
     for source, (table, column) in newest.items():
@@ -110,6 +114,44 @@ def _facts(settings: Settings) -> dict:
         except Exception as error:  # noqa: BLE001 (status shows what it can; the lake may be unreachable)
             facts["tables"]["lake"][source] = f"not readable now ({type(error).__name__}: {str(error)[:200]})"
     return facts
+
+
+def _capture_lag(settings: Settings) -> list[str]:
+    """ORDERS_CAPTURE=binlog: how far each destination's capture is behind the end of the server's log."""
+    positions = {}
+    for target in targets(settings):
+        resources = pipeline_for(settings, target).state.get("sources", {}).get(ORDERS.dlt_name, {}).get("resources")
+        state = (resources or {}).get(orders_binlog.RESOURCE, {})
+        positions[target.name] = state.get("position"), state.get("captured_until")
+    engine = orders_engine(settings.orders_db_url)
+    try:
+        files, expire = orders_binlog.log_files(engine)
+    except Exception as error:  # noqa: BLE001 (status shows what it can; the server may be down)
+        return [f"cannot ask the server now ({type(error).__name__}: {str(error).splitlines()[0][:200]})"]
+    finally:
+        engine.dispose()
+    end = f"{files[-1][0]}:{files[-1][1]}" if files else "nowhere (no binary log)"
+    lines = []
+    for destination, (position, captured_until) in positions.items():
+        if position is None:
+            lines.append(f"{destination} nothing captured yet (the log ends at {end})")
+            continue
+        behind = orders_binlog.bytes_behind(files, position)
+        at = f"at {position['file']}:{position['pos']}"
+        if behind is None:
+            lines.append(f"{destination} PURGED: {at} is no longer on the server; run --full-refresh (a new snapshot)")
+            continue
+        since = ""
+        if behind and captured_until:
+            until = datetime.fromisoformat(captured_until)
+            since = f"; its changes since {_time(until)} ({_ago(until, datetime.now(UTC))}) are not captured yet"
+        lines.append(f"{destination} {behind:,} bytes behind, {at} (the log ends at {end}){since}")
+        if expire and len(files) > 1 and position["file"] == files[0][0]:
+            lines.append(
+                f"warning: {destination}'s position is in the oldest log the server keeps, which it purges after "
+                f"binlog_expire_logs_seconds ({expire:,} s): capture more often than that, or it needs a new snapshot"
+            )
+    return lines
 
 
 def _newest(execute: Callable[[str], list], table: str, column: str) -> tuple[int, datetime | None] | None:

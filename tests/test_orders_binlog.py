@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ingestion import orders_binlog
 from sandbox import orders_db as shop
-from tests.conftest import fresh_database
+from tests.conftest import _throwaway_mariadb, fresh_database
 from tests.readers import rows_read
 from tests.workspace import Workspace
 
@@ -120,7 +120,9 @@ def test_one_snapshot_and_one_read_of_the_log_serve_both_destinations(tmp_path, 
     workspace = binlog_workspace(tmp_path, binlog_url)
     ingest(workspace)
     read_by_the_snapshot = rows_read(binlog_url) - before
-    execute(engine, "update Orders set LastUpdated = LastUpdated + interval 1 second limit 7", "delete from Orders limit 3")
+    execute(
+        engine, "update Orders set LastUpdated = LastUpdated + interval 1 second limit 7", "delete from Orders limit 3"
+    )
     ingest(workspace)
 
     assert read_by_the_snapshot == seeded, "one read of the table for both destinations"
@@ -212,6 +214,57 @@ def test_a_purged_position_stops_with_one_line_saying_to_take_a_new_snapshot(tmp
     assert [line.split(":")[1] for line in errors] == [" orders -> warehouse, lake"]  # once, for both destinations
     assert all("is no longer on the server (purged" in line and "--full-refresh" in line for line in errors)
     assert operations(workspace) == [("snapshot", None, None, 1, "Shipped")]
+
+
+def test_a_capture_pointed_at_another_server_stops_with_one_line_until_a_new_snapshot(tmp_path, binlog_url):
+    """A binlog position means nothing in another server's log: going on from it would skip or repeat changes."""
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    other_server = ("--log-bin=binlog", "--binlog-format=ROW", "--server-id=8")
+    with _throwaway_mariadb(tmp_path / "other-server", *other_server) as other:
+        other_url = next(databases := fresh_database(other))
+        execute(source(other_url), "insert into Orders values (2, 'Pending', '2020-06-02 12:00:00')")
+        workspace = binlog_workspace(tmp_path / "project", binlog_url)
+        ingest(workspace)
+        moved = Workspace(tmp_path / "project", ORDERS_DB_URL=other_url, ORDERS_CAPTURE="binlog")
+
+        stopped = moved.cli("ingestion", "run", "--source", "orders")
+        ingest(moved, "--full-refresh")
+        databases.close()
+
+    assert stopped.returncode == 1
+    errors = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: orders -> warehouse, lake: "), stopped.stderr
+    assert "server_id 7" in errors[0] and "server_id 8" in errors[0] and "--full-refresh" in errors[0]
+    assert operations(moved) == [("snapshot", None, None, 2, "Pending")]
+
+
+def test_status_shows_how_far_behind_the_log_each_destinations_capture_is(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    caught_up = capture_lines(workspace)
+    execute(engine, "update Orders set OrderStatus = 'Shipped'", "insert into Orders values (2, 'New', now())")
+    with engine.connect() as connection:
+        file, end = connection.exec_driver_sql("show master status").fetchone()[:2]
+    behind = capture_lines(workspace)
+
+    caught_up_lines = ["capture      warehouse 0 bytes behind", "lake 0 bytes behind"]
+    assert [text.split(",")[0] for text in caught_up] == caught_up_lines
+    assert all(f"the log ends at {file}:{end}" in text for text in behind), behind
+    assert all(" 0 bytes behind" not in text for text in behind), behind
+    assert all("; its changes since 20" in text and "are not captured yet" in text for text in behind), behind
+    ingest(workspace)
+    assert [text.split(",")[0] for text in capture_lines(workspace)] == caught_up_lines
+
+
+def capture_lines(workspace: Workspace) -> list[str]:
+    shown = workspace.cli("ingestion", "status")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = next(number for number, text in enumerate(lines) if text.strip().startswith("capture"))
+    return [text.strip() for text in lines[start : start + 2]]
 
 
 def test_a_server_without_the_binary_log_says_so_in_one_line(tmp_path, mysql_url):
