@@ -47,8 +47,9 @@ def _changes(engine: sa.Engine, table: str) -> Iterator[pa.Table]:
     server, position = server_identity(engine), state.get("position")
     if position is None:
         position = yield from _snapshot(engine, table, batches)
+    elif state.get("server", server) != server:  # (a state from before servers were recorded: this one)
+        _check_holds_the_same_transactions(engine, state["server"], server, position)
     else:
-        _check_same_server(state.get("server", server), server, position)  # states from before it was kept: this one
         _check_not_purged(engine, position)
     state["server"] = server
     state["position"] = yield from _stream(engine, table, batches, position)
@@ -70,14 +71,31 @@ def server_identity(engine: sa.Engine) -> str:
     return f"server_id {variables.get('server_id')}, gtid_domain_id {variables.get('gtid_domain_id', 0)}"
 
 
-def _check_same_server(saved: str, now: str, position: dict) -> None:
-    if saved != now:
+def _check_holds_the_same_transactions(engine: sa.Engine, saved: str, now: str, position: dict) -> None:
+    """Another server can go on from `position` only by GTID, and only if its log holds the transaction the
+    position ends with (a replica of the first server, after a failover); else a `BinlogError` saying what to do."""
+    shared = False
+    if position.get("gtid") is not None:
+        with engine.connect() as connection:
+            state = connection.exec_driver_sql("select @@gtid_binlog_state").scalar() or ""
+        held = {_gtid_key(gtid): _gtid_seq(gtid) for gtid in state.split(",") if gtid}
+        shared = all(held.get(_gtid_key(gtid), -1) >= _gtid_seq(gtid) for gtid in position["gtid"].split(",") if gtid)
+    if not shared:
         raise BinlogError(
             f"the capture stopped at {position['file']}:{position['pos']} in the binary log of the server with "
-            f"{saved}, and ORDERS_DB_URL now reaches the server with {now}, whose log that position is not in: "
-            "take a new snapshot there (`python -m ingestion run --source orders --full-refresh`), or point "
-            "ORDERS_DB_URL back"
+            f"{saved}, and ORDERS_DB_URL now reaches the server with {now}, whose log does not hold the same "
+            "transactions (by GTID): take a new snapshot there (`python -m ingestion run --source orders "
+            "--full-refresh`), or point ORDERS_DB_URL back"
         )
+
+
+def _gtid_key(gtid: str) -> str:
+    """A MariaDB GTID `domain-server-seq`'s domain and server."""
+    return gtid.strip().rsplit("-", 1)[0]
+
+
+def _gtid_seq(gtid: str) -> int:
+    return int(gtid.strip().rsplit("-", 1)[1])
 
 
 def check_server(engine: sa.Engine, table: str) -> dict[str, pa.DataType | None]:
@@ -132,6 +150,9 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
                 cursor.execute("show status like 'binlog_snapshot_%%'")
                 status = dict(cursor.fetchall())
                 position = {"file": status["Binlog_snapshot_file"], "pos": int(status["Binlog_snapshot_position"])}
+                # the same place as a GTID position, which a replica's log holds too
+                cursor.execute("select binlog_gtid_pos(%s, %s)", (position["file"], position["pos"]))
+                position["gtid"] = cursor.fetchone()[0] or ""
             else:
                 cursor.execute("flush tables with read lock")
                 cursor.execute("start transaction with consistent snapshot")
@@ -154,9 +175,14 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
 def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dict) -> Iterator[pa.Table]:
     """The changes logged since `position`, up to the log's current end; returns the position after them."""
     from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.event import MariadbGtidEvent
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
     url = engine.url
+    # MariaDB's positions carry a GTID position: the dump then starts after those transactions, on any server
+    # whose log holds them. Others (MySQL) are read from the file and offset.
+    by_gtid = position.get("gtid") is not None
+    where_to_start = {"auto_position": position["gtid"]} if by_gtid else {"log_file": position["file"]}
     stream = BinLogStreamReader(
         connection_settings={
             "host": url.host or "127.0.0.1",
@@ -165,20 +191,23 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
             "password": url.password or "",  # decoded by SQLAlchemy already
         },
         server_id=SERVER_ID,
-        log_file=position["file"],
-        log_pos=position["pos"],
+        **where_to_start,
+        log_pos=None if by_gtid else position["pos"],
         resume_stream=True,
         blocking=False,
-        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
+        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, MariadbGtidEvent],
         only_schemas=[url.database],
         only_tables=[table],
-        # The classic dump from a file and position, which MariaDB serves too (its own mode starts from GTIDs).
-        is_mariadb=False,
+        is_mariadb=by_gtid,
         enable_logging=False,
     )
     columns = list(batches.columns)
+    gtids = dict(_gtid_items(position.get("gtid") or ""))
     try:
         for event in stream:
+            if isinstance(event, MariadbGtidEvent):  # every transaction's, whichever table it changes
+                gtids[f"{event.domain_id}"] = event.gtid
+                continue
             at = datetime.fromtimestamp(event.timestamp, UTC)
             where = {"file": stream.log_file, "pos": event.packet.log_pos}
             for number, row in enumerate(event.rows):
@@ -192,9 +221,25 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
                     yield batch
         if (batch := batches.flush()) is not None:
             yield batch
-        return {"file": stream.log_file or position["file"], "pos": stream.log_pos or position["pos"]}
+        after = {"file": stream.log_file or position["file"], "pos": stream.log_pos or position["pos"]}
+        return after | ({"gtid": ",".join(gtids[domain] for domain in sorted(gtids, key=int))} if by_gtid else {})
+    except pymysql.err.OperationalError as error:
+        if by_gtid and error.args and error.args[0] == 1236:  # the server's log no longer holds that GTID
+            raise BinlogError(
+                f"the transactions after GTID {position['gtid']}, where this capture stopped, are no longer on the "
+                "server (purged): changes in between are lost to the log. Take a new snapshot: `python -m "
+                "ingestion run --source orders --full-refresh`"
+            ) from None
+        raise
     finally:
         stream.close()
+
+
+def _gtid_items(position: str) -> Iterator[tuple[str, str]]:
+    """A GTID position `0-7-25,1-8-3` as (domain, GTID) pairs."""
+    for gtid in position.split(","):
+        if gtid.strip():
+            yield gtid.strip().split("-", 1)[0], gtid.strip()
 
 
 def _named(values: dict, columns: list[str]) -> dict:

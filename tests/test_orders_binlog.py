@@ -239,6 +239,51 @@ def test_a_capture_pointed_at_another_server_stops_with_one_line_until_a_new_sna
     assert operations(moved) == [("snapshot", None, None, 2, "Pending")]
 
 
+def test_after_a_failover_the_capture_goes_on_from_the_replica_by_gtid(tmp_path):
+    """A primary and a replica of it by GTID: captured from the primary, then from the replica, no change lost
+    or doubled, and the models equal the replica's table."""
+    primary_options = ("--log-bin=binlog", "--binlog-format=ROW", "--server-id=11")
+    replica_options = ("--log-bin=binlog", "--binlog-format=ROW", "--server-id=12", "--log-slave-updates")
+    with (
+        _throwaway_mariadb(tmp_path / "primary", *primary_options) as primary,
+        _throwaway_mariadb(tmp_path / "replica", *replica_options) as replica,
+    ):
+        port = sa.make_url(primary).port
+        execute(
+            sa.create_engine(replica),
+            f"change master to master_host = '127.0.0.1', master_port = {port}, master_user = 'root', "
+            "master_use_gtid = slave_pos",
+            "start slave",
+        )
+        execute(sa.create_engine(primary), "create database shop")
+        engine = source(f"{primary}/shop")
+        seeded = shop.seed(engine, orders=20)
+        workspace = binlog_workspace(tmp_path / "project", f"{primary}/shop")
+        ingest(workspace)
+        execute(engine, "update Orders set OrderStatus = 'Shipped' where OrderId <= 5", "delete from Orders limit 4")
+        ingest(workspace)
+        # changes the primary logs before it fails, which its replica has (and the capture has not yet)
+        execute(
+            engine, "insert into Orders values (99, 'Pending', '2020-08-01 00:00:00')", "delete from Orders limit 2"
+        )
+        with engine.connect() as connection:
+            logged = connection.exec_driver_sql("select @@gtid_binlog_pos").scalar()
+        with sa.create_engine(replica).connect() as connection:
+            assert connection.exec_driver_sql("select master_gtid_wait(%s, 30)", (logged,)).scalar() == 0
+            connection.exec_driver_sql("stop slave")
+
+        failed_over = binlog_workspace(tmp_path / "project", f"{replica}/shop")
+        ingest(failed_over)
+        ingest(failed_over)  # nothing new: nothing lands
+
+        changes = dict(failed_over.query("select operation, count(*) from raw.orders_changes group by all"))
+        orders, history = models(failed_over)
+        expected = full_build_of_the_final_rows(tmp_path / "timestamp", f"{replica}/shop")
+    assert changes["update"] > 0
+    assert changes == {"snapshot": seeded, "update": changes["update"], "delete": 6, "insert": 1}
+    assert (orders, history) == expected
+
+
 def test_status_shows_how_far_behind_the_log_each_destinations_capture_is(tmp_path, binlog_url):
     engine = source(binlog_url)
     execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")

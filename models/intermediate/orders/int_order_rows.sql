@@ -48,10 +48,11 @@ current_rows as (
 ),
 
 latest_change_per_order as (
-    -- the load of the order's last change in the log's order (load ids follow the loader's clock)
+    -- the load of the order's last change: the latest load (load ids always grow), then the log's order
+    -- within it (one load reads one server's log, whose files are named by that server)
     select
         order_id,
-        arg_max(load_id, struct_pack(binlog_file, binlog_position, row_in_event)) as load_id
+        arg_max(load_id, struct_pack(load_id, binlog_file, binlog_position, row_in_event)) as load_id
     from row_images
     group by order_id
 ),
