@@ -24,6 +24,8 @@ import pymysql
 import sqlalchemy as sa
 from dlt.sources import DltResource
 
+from ingestion.binlog_positions import check_holds_the_same_transactions, gtid_items
+from ingestion.binlog_statements import check_not_replaced
 from ingestion.change_batches import ChangeBatches, arrow_type
 from ingestion.errors import BinlogError, first_line
 from settings.sources import ORDERS
@@ -31,6 +33,8 @@ from settings.sources import ORDERS
 __all__ = ["RESOURCE", "BinlogError", "check_server", "orders_binlog"]
 
 RESOURCE = "orders_changes"
+# The columns the order models read (as the timestamp mode's `orders_db.KEY_COLUMNS`).
+KEY_COLUMNS = ("OrderId", "OrderStatus", "LastUpdated")
 # A replica id for this reader; the server only needs it to differ from real replicas'.
 SERVER_ID = 0x454C54  # "ELT"
 
@@ -48,7 +52,7 @@ def _changes(engine: sa.Engine, table: str) -> Iterator[pa.Table]:
     if position is None:
         position = yield from _snapshot(engine, table, batches)
     elif state.get("server", server) != server:  # (a state from before servers were recorded: this one)
-        _check_holds_the_same_transactions(engine, state["server"], server, position)
+        check_holds_the_same_transactions(engine, state["server"], server, position)
     else:
         _check_not_purged(engine, position)
     state["server"] = server
@@ -69,33 +73,6 @@ def server_identity(engine: sa.Engine) -> str:
     if variables.get("server_uuid"):
         return f"server_uuid {variables['server_uuid']}"
     return f"server_id {variables.get('server_id')}, gtid_domain_id {variables.get('gtid_domain_id', 0)}"
-
-
-def _check_holds_the_same_transactions(engine: sa.Engine, saved: str, now: str, position: dict) -> None:
-    """Another server can go on from `position` only by GTID, and only if its log holds the transaction the
-    position ends with (a replica of the first server, after a failover); else a `BinlogError` saying what to do."""
-    shared = False
-    if position.get("gtid") is not None:
-        with engine.connect() as connection:
-            state = connection.exec_driver_sql("select @@gtid_binlog_state").scalar() or ""
-        held = {_gtid_key(gtid): _gtid_seq(gtid) for gtid in state.split(",") if gtid}
-        shared = all(held.get(_gtid_key(gtid), -1) >= _gtid_seq(gtid) for gtid in position["gtid"].split(",") if gtid)
-    if not shared:
-        raise BinlogError(
-            f"the capture stopped at {position['file']}:{position['pos']} in the binary log of the server with "
-            f"{saved}, and ORDERS_DB_URL now reaches the server with {now}, whose log does not hold the same "
-            "transactions (by GTID): take a new snapshot there (`python -m ingestion run --source orders "
-            "--full-refresh`), or point ORDERS_DB_URL back"
-        )
-
-
-def _gtid_key(gtid: str) -> str:
-    """A MariaDB GTID `domain-server-seq`'s domain and server."""
-    return gtid.strip().rsplit("-", 1)[0]
-
-
-def _gtid_seq(gtid: str) -> int:
-    return int(gtid.strip().rsplit("-", 1)[1])
 
 
 def check_server(engine: sa.Engine, table: str) -> dict[str, pa.DataType | None]:
@@ -130,8 +107,14 @@ def check_server(engine: sa.Engine, table: str) -> dict[str, pa.DataType | None]
                 f"the orders database user cannot read the binary log ({first_line(error)}): grant it "
                 "REPLICATION SLAVE, REPLICATION CLIENT (and SELECT on the table)"
             ) from None
-        columns = sa.inspect(connection).get_columns(table)
-    return {column["name"]: arrow_type(column["type"]) for column in columns}
+        columns = {column["name"]: arrow_type(column["type"]) for column in sa.inspect(connection).get_columns(table)}
+    if missing := [name for name in KEY_COLUMNS if name not in columns]:
+        raise BinlogError(
+            f"table {table} has no column {', '.join(missing)} now (its columns: {', '.join(columns)}); the order "
+            f"models read {', '.join(KEY_COLUMNS)}: name it so again, then take a new snapshot with `python -m "
+            "ingestion run --source orders --full-refresh`"
+        )
+    return columns
 
 
 def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator[pa.Table]:
@@ -175,7 +158,7 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
 def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dict) -> Iterator[pa.Table]:
     """The changes logged since `position`, up to the log's current end; returns the position after them."""
     from pymysqlreplication import BinLogStreamReader
-    from pymysqlreplication.event import MariadbGtidEvent
+    from pymysqlreplication.event import MariadbGtidEvent, QueryEvent
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
     url = engine.url
@@ -195,18 +178,21 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
         log_pos=None if by_gtid else position["pos"],
         resume_stream=True,
         blocking=False,
-        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, MariadbGtidEvent],
+        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, MariadbGtidEvent, QueryEvent],
         only_schemas=[url.database],
         only_tables=[table],
         is_mariadb=by_gtid,
         enable_logging=False,
     )
     columns = list(batches.columns)
-    gtids = dict(_gtid_items(position.get("gtid") or ""))
+    gtids = dict(gtid_items(position.get("gtid") or ""))
     try:
         for event in stream:
             if isinstance(event, MariadbGtidEvent):  # every transaction's, whichever table it changes
                 gtids[f"{event.domain_id}"] = event.gtid
+                continue
+            if isinstance(event, QueryEvent):
+                check_not_replaced(event, url.database, table, stream.log_file)
                 continue
             at = datetime.fromtimestamp(event.timestamp, UTC)
             where = {"file": stream.log_file, "pos": event.packet.log_pos}
@@ -235,13 +221,6 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
         stream.close()
 
 
-def _gtid_items(position: str) -> Iterator[tuple[str, str]]:
-    """A GTID position `0-7-25,1-8-3` as (domain, GTID) pairs."""
-    for gtid in position.split(","):
-        if gtid.strip():
-            yield gtid.strip().split("-", 1)[0], gtid.strip()
-
-
 def _named(values: dict, columns: list[str]) -> dict:
     """A row image with the table's column names. Without `binlog_row_metadata=FULL` the log names them
     UNKNOWN_COL0, 1, …: they are then the table's columns in order, which must match in number."""
@@ -253,24 +232,6 @@ def _named(values: dict, columns: list[str]) -> dict:
             "set binlog_row_metadata=FULL on the server so that changes carry their own column names"
         )
     return dict(zip(columns, values.values(), strict=True))  # UNKNOWN_COL0, 1, … come in that order
-
-
-def log_files(engine: sa.Engine) -> tuple[list[tuple[str, int]], int]:
-    """The binary log files the server keeps, oldest first, with their sizes; and after how many seconds it
-    purges them (`binlog_expire_logs_seconds`, 0: never)."""
-    with engine.connect() as connection:
-        files = [(name, int(size)) for name, size, *_ in connection.exec_driver_sql("show binary logs").fetchall()]
-        expire = connection.exec_driver_sql("show global variables like 'binlog_expire_logs_seconds'").fetchone()
-    return files, int(expire[1]) if expire else 0
-
-
-def bytes_behind(files: list[tuple[str, int]], position: dict) -> int | None:
-    """How many bytes of the log come after `position` (None when its file is no longer kept)."""
-    names = [name for name, _ in files]
-    if position["file"] not in names:
-        return None
-    at = names.index(position["file"])
-    return files[at][1] - position["pos"] + sum(size for _, size in files[at + 1 :])
 
 
 def _check_not_purged(engine: sa.Engine, position: dict) -> None:

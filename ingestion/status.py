@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from ingestion import orders_binlog, waiting_polls
+from ingestion import binlog_positions, orders_binlog, waiting_polls
 from ingestion.destinations import targets, working_folder
 from ingestion.loaders import extracted_polls, orders_engine
 from ingestion.loading import pipeline_for
@@ -125,7 +125,7 @@ def _capture_lag(settings: Settings) -> list[str]:
         positions[target.name] = state.get("position"), state.get("captured_until")
     engine = orders_engine(settings.orders_db_url)
     try:
-        files, expire = orders_binlog.log_files(engine)
+        files, expire = binlog_positions.log_files(engine)
     except Exception as error:  # noqa: BLE001 (status shows what it can; the server may be down)
         return [f"cannot ask the server now ({type(error).__name__}: {str(error).splitlines()[0][:200]})"]
     finally:
@@ -136,7 +136,7 @@ def _capture_lag(settings: Settings) -> list[str]:
         if position is None:
             lines.append(f"{destination} nothing captured yet (the log ends at {end})")
             continue
-        behind = orders_binlog.bytes_behind(files, position)
+        behind = binlog_positions.bytes_behind(files, position)
         at = f"at {position['file']}:{position['pos']}"
         if behind is None:
             lines.append(f"{destination} PURGED: {at} is no longer on the server; run --full-refresh (a new snapshot)")

@@ -196,6 +196,69 @@ def test_a_column_added_to_the_source_table_is_followed_by_the_raw_table(tmp_pat
     ]
 
 
+@pytest.mark.parametrize(
+    "statements",
+    [
+        ["truncate table Orders"],
+        ["drop table Orders", "create table Orders like Orders_new"],
+        ["rename table Orders to Orders_old, Orders_new to Orders"],
+    ],
+    ids=["truncated", "dropped-and-created", "swapped"],
+)
+def test_a_table_emptied_or_replaced_in_the_log_stops_with_one_line_until_a_new_snapshot(
+    tmp_path, binlog_url, statements
+):
+    """The log holds no delete for the rows these remove: replaying it would keep them."""
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    execute(
+        engine,
+        "create table Orders_new like Orders",
+        "insert into Orders_new values (2, 'Pending', '2020-06-02 12:00:00')",
+        "update Orders set OrderStatus = 'Shipped'",
+        *statements,
+        "insert into Orders values (3, 'Pending', '2020-06-03 12:00:00')",
+    )
+
+    stopped = workspace.cli("ingestion", "run", "--source", "orders")
+    ingest(workspace, "--full-refresh")
+
+    assert stopped.returncode == 1
+    errors = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--full-refresh" in errors[0] and "Orders" in errors[0], stopped.stderr
+    with engine.connect() as connection:
+        now_in_the_table = connection.exec_driver_sql("select OrderId, OrderStatus from Orders order by 1").fetchall()
+    assert [(order, status) for _, _, _, order, status in operations(workspace)] == [
+        tuple(row) for row in now_in_the_table
+    ]
+    assert models(workspace) == full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
+
+
+def test_a_column_the_models_read_renamed_stops_with_one_line_and_a_widened_one_lands(tmp_path, binlog_url):
+    engine = source(binlog_url)
+    execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    ingest(workspace)
+    longer = "Awaiting a carrier, with a status longer than 30 characters"
+    execute(
+        engine,
+        "alter table Orders modify OrderStatus varchar(64) not null",
+        f"insert into Orders values (2, '{longer}', now())",
+    )
+    ingest(workspace)
+    widened = models(workspace), full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
+    execute(engine, "alter table Orders change OrderStatus Status varchar(64) not null")
+    stopped = workspace.cli("ingestion", "run", "--source", "orders")
+
+    assert ("insert", None, None, 2, longer) in operations(workspace)
+    assert widened[0] == widened[1]
+    assert stopped.returncode == 1
+    [error] = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert "OrderStatus" in error and "Status" in error and "--full-refresh" in error, error
+
+
 def test_a_purged_position_stops_with_one_line_saying_to_take_a_new_snapshot(tmp_path, binlog_url):
     engine = source(binlog_url)
     execute(engine, "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00')")
