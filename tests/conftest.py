@@ -33,7 +33,8 @@ S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "
 
 # The tiers whose tests take minutes each, longest first. pytest-xdist hands each worker its next
 # test as it finishes one (two or three queued at most), so starting these first leaves the short
-# tests to fill both cores at the end, instead of one core finishing a Spark build alone.
+# tests to fill both cores at the end, instead of one core finishing a Spark build alone. Within
+# the other tests, the property tests and those marked `long` go first for the same reason.
 LONGEST_TIERS = ("spark", "bench", "binlog", "clone", "browser")
 
 
@@ -42,8 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for rank, marker in enumerate(LONGEST_TIERS):
             if item.get_closest_marker(marker):
                 return rank
-        is_property_test = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
-        return len(LONGEST_TIERS) if is_property_test else len(LONGEST_TIERS) + 1
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            return len(LONGEST_TIERS)
+        return len(LONGEST_TIERS) + (1 if item.get_closest_marker("long") else 2)
 
     items.sort(key=tier)  # stable: each tier keeps pytest's order
 

@@ -58,6 +58,7 @@ def test_a_run_killed_at_any_step_is_completed_by_the_next_without_doubles_or_lo
     assert not list((settings.pipelines_dir / READS).glob("*")), "what the killed run read is removed"
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("step", list(DBT_STEPS))
 def test_a_dbt_build_killed_mid_model_or_mid_export_is_made_whole_by_the_next_build(step, tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.sqlite'}")

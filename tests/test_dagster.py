@@ -41,6 +41,7 @@ def definitions(tmp_path, log_api, monkeypatch):
     return workspace, dagster_definitions
 
 
+@pytest.mark.long
 def test_dagster_materializes_every_asset_once_in_process(definitions):
     workspace, module = definitions
     every_asset = {key.to_user_string() for key in module.defs.resolve_asset_graph().get_all_asset_keys()}

@@ -25,6 +25,7 @@ def readme_samples() -> dict[str, list[str]]:
     return samples
 
 
+@pytest.mark.long
 def test_dbt_build_is_green_after_each_of_three_sandbox_ingests_and_the_readmes_samples_are_what_it_shows(tmp_path):
     """`make all` and two more `make ingest && make build` on the sandbox, as the README's samples were made."""
     workspace = Workspace(tmp_path)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from dlt.common.storages.load_storage import LoadStorage
 
@@ -78,6 +79,7 @@ def immutable(path: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
+@pytest.mark.long
 def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_back(project, log_api, tmp_path):
     """Its copy of each poll was never extracted, so 65 log records the lake held never reached raw.logs."""
     sandbox, api_url = log_api
@@ -105,6 +107,7 @@ def test_a_warehouse_down_for_four_runs_gets_every_record_and_row_once_it_is_bac
     assert list(settings.pipelines_dir.rglob("waiting_polls/*/*.json")) == [], "every kept poll was taken"
 
 
+@pytest.mark.long
 def test_a_hung_s3_lake_is_left_out_for_seconds_and_gets_every_record_once_it_answers(
     project, log_api, tmp_path, s3_lake, hung_endpoint
 ):
@@ -332,6 +335,7 @@ def test_the_embedded_defaults_need_no_configuration_and_move_on_every_run(tmp_p
     assert orders == len(source_orders(shop_url)) > len(shop.BOOK_ROWS)
 
 
+@pytest.mark.long
 def test_a_failing_source_exits_non_zero_with_an_error_line(tmp_path):
     environment = {
         **os.environ,

@@ -121,6 +121,7 @@ def test_a_rerun_without_changes_rewrites_nothing(tmp_path, sources):
     assert file_stamps(exports) == before
 
 
+@pytest.mark.long
 def test_a_change_rewrites_only_the_partitions_whose_rows_changed(tmp_path, sources):
     sandbox, environment, engine = sources
     workspace = Workspace(tmp_path / "project", **environment)
@@ -211,6 +212,7 @@ def test_an_export_killed_mid_way_leaves_each_partition_whole_and_the_next_run_f
     assert not (lake_url / "exports" / "_staging" / "facts").exists()
 
 
+@pytest.mark.long
 def test_exports_land_in_s3_readable_with_duckdb_and_untouched_by_a_rerun(tmp_path, sources, s3_lake):
     sandbox, environment, _ = sources
     workspace = Workspace(tmp_path / "project", **environment, **s3_lake)
@@ -287,6 +289,7 @@ def test_the_seed_json_layout_is_written_when_asked_for(tmp_path, sources):
         assert exported == connection.execute("select count(*), count(*) from logs_compressed").fetchone()
 
 
+@pytest.mark.long
 def test_every_analysis_compiles_and_answers_on_the_sandbox(tmp_path):
     workspace = Workspace(tmp_path)
     for _ in range(2):

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 import duckdb
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -82,6 +83,7 @@ def test_502_504_and_timeouts_are_retried_and_nothing_is_lost(project, log_api):
     assert both_destinations(settings) == (sent(page), sent(page))
 
 
+@pytest.mark.long
 def test_an_api_that_keeps_failing_ends_the_run_with_one_line_and_keeps_earlier_data(project, log_api):
     sandbox, url = log_api
     settings = project(LOG_API_URL=url)

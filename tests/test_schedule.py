@@ -137,6 +137,7 @@ def test_a_second_ctrl_c_abandons_the_step_safely(scheduled):
     assert len(warehouse_rows(workspace.settings, "logs", LOG_COLUMNS)) == 100
 
 
+@pytest.mark.long
 def test_runs_follow_the_schedule_one_line_each_until_sigterm(scheduled):
     sandbox, workspace, process = scheduled
     sandbox.misbehaviour.hold.set()

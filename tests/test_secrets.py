@@ -8,6 +8,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -32,6 +33,7 @@ def everything_written(folder: Path, bucket: str, environment: dict[str, str]) -
     return files
 
 
+@pytest.mark.long
 def test_a_whole_run_with_fake_secrets_everywhere_prints_and_writes_none_of_them(tmp_path, mysql_url, s3_lake):
     fernet_key = Fernet.generate_key().decode()
     user = f"elt_{uuid.uuid4().hex[:8]}"

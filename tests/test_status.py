@@ -83,6 +83,7 @@ def test_after_a_run_status_shows_rows_newest_record_poll_quarantine_and_freshne
     )
 
 
+@pytest.mark.long
 def test_status_shows_a_failed_run_a_poll_gap_and_stale_sources(workspace):
     sandbox, workspace = workspace
     assert workspace.cli("ingestion", "run").returncode == 0
