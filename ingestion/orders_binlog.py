@@ -28,6 +28,7 @@ from ingestion.binlog_positions import check_holds_the_same_transactions, gtid_i
 from ingestion.binlog_statements import check_not_replaced
 from ingestion.change_batches import ChangeBatches, arrow_type
 from ingestion.errors import BinlogError, first_line
+from ingestion.row_ids import with_row_ids
 from settings.sources import ORDERS
 
 __all__ = ["RESOURCE", "BinlogError", "check_server", "orders_binlog"]
@@ -42,7 +43,7 @@ SERVER_ID = 0x454C54  # "ELT"
 @dlt.source(name=ORDERS.dlt_name)
 def orders_binlog(engine: sa.Engine, table: str = "Orders") -> DltResource:
     """The changes of `table`, snapshot first, appended to `orders_changes`."""
-    return dlt.resource(_changes(engine, table), name=RESOURCE, write_disposition="append")
+    return dlt.resource(_changes(engine, table), name=RESOURCE, write_disposition="append").add_map(with_row_ids)
 
 
 def _changes(engine: sa.Engine, table: str) -> Iterator[pa.Table]:

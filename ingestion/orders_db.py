@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from dlt.sources import DltResource
 from dlt.sources.sql_database import sql_table
 
+from ingestion.row_ids import with_row_ids
 from settings.sources import ORDERS
 
 CURSOR = "LastUpdated"
@@ -70,7 +71,7 @@ def orders_db(
     ).with_name(RESOURCE)
     rows.apply_hints(table_name=RESOURCE)
     seen = SeenInLookback(lookback_seconds, source_identity(engine, table), clock or source_clock(engine), future_rows)
-    return rows.add_map(seen)
+    return rows.add_map(seen).add_map(with_row_ids)
 
 
 def table_backend(engine: sa.Engine, chunk_size: int) -> dict:
