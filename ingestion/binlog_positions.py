@@ -30,6 +30,22 @@ def check_holds_the_same_transactions(engine: sa.Engine, saved: str, now: str, p
         )
 
 
+def start_of_the_log(engine: sa.Engine, captured: str) -> dict:
+    """The start of the oldest binary log the server keeps, once it is known to hold every transaction after
+    the GTID position `captured`; else a `BinlogError` saying they were purged."""
+    with engine.connect() as connection:
+        oldest = connection.exec_driver_sql("show binary logs").fetchone()[0]
+        at_start = connection.exec_driver_sql("select binlog_gtid_pos(%s, 4)", (oldest,)).scalar() or ""
+    before = {_gtid_key(gtid).split("-")[0]: _gtid_seq(gtid) for gtid in at_start.split(",") if gtid}
+    if any(before.get(domain, -1) > _gtid_seq(gtid) for domain, gtid in gtid_items(captured)):
+        raise BinlogError(
+            f"the transactions after GTID {captured}, where this capture stopped, are no longer on the server "
+            f"(purged; its oldest log {oldest} starts after {at_start}): changes in between are lost to the log. "
+            "Take a new snapshot: `python -m ingestion run --source orders --full-refresh`"
+        )
+    return {"file": oldest, "pos": 4}
+
+
 def _gtid_key(gtid: str) -> str:
     """A MariaDB GTID `domain-server-seq`'s domain and server."""
     return gtid.strip().rsplit("-", 1)[0]

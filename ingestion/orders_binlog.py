@@ -24,7 +24,7 @@ import pymysql
 import sqlalchemy as sa
 from dlt.sources import DltResource
 
-from ingestion.binlog_positions import check_holds_the_same_transactions, gtid_items
+from ingestion.binlog_positions import check_holds_the_same_transactions, gtid_items, start_of_the_log
 from ingestion.binlog_statements import check_not_replaced
 from ingestion.change_batches import ChangeBatches, arrow_type
 from ingestion.errors import BinlogError, first_line
@@ -53,7 +53,9 @@ def _changes(engine: sa.Engine, table: str) -> Iterator[pa.Table]:
     if position is None:
         position = yield from _snapshot(engine, table, batches)
     elif state.get("server", server) != server:  # (a state from before servers were recorded: this one)
+        # after a failover: the new server's log read from its start, less the transactions captured already
         check_holds_the_same_transactions(engine, state["server"], server, position)
+        position = {**start_of_the_log(engine, position["gtid"]), "gtid": position["gtid"], "skip": True}
     else:
         _check_not_purged(engine, position)
     state["server"] = server
@@ -163,10 +165,6 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
     url = engine.url
-    # MariaDB's positions carry a GTID position: the dump then starts after those transactions, on any server
-    # whose log holds them. Others (MySQL) are read from the file and offset.
-    by_gtid = position.get("gtid") is not None
-    where_to_start = {"auto_position": position["gtid"]} if by_gtid else {"log_file": position["file"]}
     stream = BinLogStreamReader(
         connection_settings={
             "host": url.host or "127.0.0.1",
@@ -175,22 +173,30 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
             "password": url.password or "",  # decoded by SQLAlchemy already
         },
         server_id=SERVER_ID,
-        **where_to_start,
-        log_pos=None if by_gtid else position["pos"],
+        log_file=position["file"],
+        log_pos=position["pos"],
         resume_stream=True,
         blocking=False,
         only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, MariadbGtidEvent, QueryEvent],
         only_schemas=[url.database],
         only_tables=[table],
-        is_mariadb=by_gtid,
+        # The classic dump from a file and offset, which MariaDB serves too, with its GTID events; its own dump
+        # from a GTID position starts the whole read again each time the server drops the connection.
+        is_mariadb=False,
         enable_logging=False,
     )
     columns = list(batches.columns)
+    # MariaDB: the last transaction read in each GTID domain; with `skip`, those up to the saved one are not read
     gtids = dict(gtid_items(position.get("gtid") or ""))
+    captured = {domain: int(gtid.rsplit("-", 1)[1]) for domain, gtid in gtids.items()} if position.get("skip") else {}
+    skipping = False
     try:
         for event in stream:
             if isinstance(event, MariadbGtidEvent):  # every transaction's, whichever table it changes
                 gtids[f"{event.domain_id}"] = event.gtid
+                skipping = event.gtid_seq_no <= captured.get(f"{event.domain_id}", -1)
+                continue
+            if skipping:
                 continue
             if isinstance(event, QueryEvent):
                 check_not_replaced(event, url.database, table, stream.log_file)
@@ -209,15 +215,7 @@ def _stream(engine: sa.Engine, table: str, batches: ChangeBatches, position: dic
         if (batch := batches.flush()) is not None:
             yield batch
         after = {"file": stream.log_file or position["file"], "pos": stream.log_pos or position["pos"]}
-        return after | ({"gtid": ",".join(gtids[domain] for domain in sorted(gtids, key=int))} if by_gtid else {})
-    except pymysql.err.OperationalError as error:
-        if by_gtid and error.args and error.args[0] == 1236:  # the server's log no longer holds that GTID
-            raise BinlogError(
-                f"the transactions after GTID {position['gtid']}, where this capture stopped, are no longer on the "
-                "server (purged): changes in between are lost to the log. Take a new snapshot: `python -m "
-                "ingestion run --source orders --full-refresh`"
-            ) from None
-        raise
+        return after | ({"gtid": ",".join(gtids[domain] for domain in sorted(gtids, key=int))} if gtids else {})
     finally:
         stream.close()
 
