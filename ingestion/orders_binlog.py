@@ -138,12 +138,13 @@ def _snapshot(engine: sa.Engine, table: str, batches: ChangeBatches) -> Iterator
                 position = {"file": status["Binlog_snapshot_file"], "pos": int(status["Binlog_snapshot_position"])}
                 # the same place as a GTID position, which a replica's log holds too
                 cursor.execute("select binlog_gtid_pos(%s, %s)", (position["file"], position["pos"]))
-                position["gtid"] = cursor.fetchone()[0] or ""
+                [(gtid,)] = cursor.fetchall()  # (the cursor streams: a result is read to its end before the next)
+                position["gtid"] = gtid or ""
             else:
                 cursor.execute("flush tables with read lock")
                 cursor.execute("start transaction with consistent snapshot")
                 cursor.execute("show master status")
-                file, offset, *_ = cursor.fetchone()
+                [(file, offset, *_)] = cursor.fetchall()
                 position = {"file": file, "pos": int(offset)}
                 cursor.execute("unlock tables")
             taken_at = batches.newest_event = datetime.now(UTC)  # the snapshot holds every change up to now
