@@ -23,8 +23,8 @@ def is_native_panic(error: BaseException) -> bool:
 
 
 def root_cause(error: BaseException) -> str:
-    while (error.__cause__ or error.__context__) is not None:
-        error = error.__cause__ or error.__context__
+    while not _worker_traceback(cause := error.__cause__ or error.__context__):
+        error = cause
     if isinstance(error, BinlogError):  # its message is the whole story
         return str(error)
     holder = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", str(error))
@@ -34,6 +34,12 @@ def root_cause(error: BaseException) -> str:
             "(`make sql` reads a snapshot and never holds the warehouse)"
         )
     return f"{type(error).__name__}: {first_line(error)}"
+
+
+def _worker_traceback(cause: BaseException | None) -> bool:
+    """Whether the chain ends here: no cause, or the text of a worker process's traceback, which a process pool
+    (dlt's normalize) attaches to the worker's exception: that exception is the cause worth naming."""
+    return cause is None or type(cause).__name__ == "_RemoteTraceback"
 
 
 def first_line(error: BaseException) -> str:

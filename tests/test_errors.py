@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import signal
 import subprocess
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 
+from ingestion.errors import root_cause
 from sandbox import orders_db as shop
 from tests.workspace import Workspace
 
@@ -149,6 +152,25 @@ def test_an_answer_cut_short_says_so_in_one_line_not_that_attempts_failed(tmp_pa
     line = last_line_of(run)
     assert line.startswith(f"error: log API at {url} broke off its answer after 500 of ") and "attempts" not in line
     assert "nothing from this poll was loaded" in line
+
+
+def _write_to_a_full_disk() -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_an_error_raised_in_a_worker_process_is_named_by_its_own_cause_not_the_workers_traceback():
+    """dlt normalizes in a process pool when it has more than one file: the worker's exception comes back with the
+    pool's `_RemoteTraceback` (the worker's whole traceback, as text) as its cause."""
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(_write_to_a_full_disk).result()
+        except OSError as error:
+            try:
+                raise RuntimeError("Pipeline execution failed at stage normalize") from error
+            except RuntimeError as failed:
+                line = root_cause(failed)
+
+    assert line == "OSError: [Errno 28] No space left on device"
 
 
 @pytest.fixture
