@@ -74,10 +74,12 @@ def _read_deadline(settings: Settings, report: Report, started_at: datetime, sta
     holds the GIL while it reads), so the watch is a forked process of its own, which kills this one:
     a run stopped at any point is completed by the next one, and nothing is lost.
     """
-    seconds = settings.orders_read_deadline_seconds
+    seconds, run = settings.orders_read_deadline_seconds, os.getpid()
     watcher = os.fork()
     if watcher == 0:
         die_with_parent(signal.SIGKILL)  # never outlives the run, nor holds its lock after it
+        if os.getppid() != run:  # the run died before the request: the signal will never come
+            os._exit(0)
         time.sleep(seconds)
         error = (
             f"orders: reading and loading took longer than {seconds} s (ORDERS_READ_DEADLINE_SECONDS), so the run "
@@ -90,7 +92,7 @@ def _read_deadline(settings: Settings, report: Report, started_at: datetime, sta
             save_last_runs(settings, report)
         finally:
             print(f"\nerror: {error}", file=sys.stderr, flush=True)
-            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(run, signal.SIGKILL)
             os._exit(1)
     try:
         yield

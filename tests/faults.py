@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 import sys
+import time
 
 from dbt.adapters.duckdb.environments.local import DuckDBCursorWrapper
 from dlt.common.storages.load_storage import LoadStorage
@@ -46,6 +47,32 @@ DBT_STEPS = {
 }
 
 
+def kill_after_the_read_watch_forks(watch_pid_file: str) -> None:
+    """The run is killed the moment it has forked its read-deadline watch, before the watch has asked Linux to
+    end it with the run (`die_with_parent`): the watch, which writes its pid to `watch_pid_file`, waits for the
+    run to be gone first, so it always comes too late for the parent-death signal."""
+    from ingestion import runner
+
+    fork, ask_to_die_with_parent = os.fork, runner.die_with_parent
+
+    def forking():
+        run = os.getpid()
+        child = fork()
+        if child:
+            os.kill(run, signal.SIGKILL)
+        with open(watch_pid_file, "w") as file:
+            file.write(str(os.getpid()))
+        while os.getppid() == run:
+            time.sleep(0.01)
+        return child
+
+    def asking_too_late(signal_number):
+        os.fork = fork
+        ask_to_die_with_parent(signal_number)
+
+    os.fork, runner.die_with_parent = forking, asking_too_late
+
+
 def kill_at(owner: type, method: str, when: str, statement: tuple[str, ...] = ()) -> None:
     """Wraps `owner.method` to SIGKILL this process `when` ("before" or "after") it runs, on SQL holding `statement`."""
     original = getattr(owner, method)
@@ -70,5 +97,8 @@ if __name__ == "__main__":
 
         kill_at(*DBT_STEPS[step])
         sys.exit(0 if dbtRunner().invoke(arguments).success else 1)
-    kill_at(*STEPS[step])
+    if step == "after-the-read-watch-forks":
+        kill_after_the_read_watch_forks(arguments.pop(0))
+    else:
+        kill_at(*STEPS[step])
     sys.exit(main(["run", *arguments]))

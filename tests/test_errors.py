@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 
 from ingestion.errors import root_cause
 from sandbox import orders_db as shop
-from tests.workspace import Workspace
+from tests.workspace import Workspace, python_module
 
 
 def last_line_of(run) -> str:
@@ -152,6 +154,32 @@ def test_an_answer_cut_short_says_so_in_one_line_not_that_attempts_failed(tmp_pa
     line = last_line_of(run)
     assert line.startswith(f"error: log API at {url} broke off its answer after 500 of ") and "attempts" not in line
     assert "nothing from this poll was loaded" in line
+
+
+@pytest.mark.mysql
+def test_a_run_killed_as_its_read_watch_starts_leaves_no_watch_holding_the_lock(tmp_path, mysql_url):
+    """The watch, forked from the run, shares its lock: killed before the watch asked to die with it, the run
+    left a watch that slept out ORDERS_READ_DEADLINE_SECONDS (an hour), holding the warehouse from every run."""
+    rows = shop.seed(sa.create_engine(mysql_url), "Orders", orders=5)
+    workspace = Workspace(tmp_path, ORDERS_DB_URL=mysql_url, LOCK_WAIT_SECONDS="10")
+    watch_pid_file = tmp_path / "watch.pid"
+    killed = python_module(
+        "tests.faults",
+        ("after-the-read-watch-forks", str(watch_pid_file), "--source", "orders"),
+        tmp_path,
+        workspace.environment,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+    try:
+        after = workspace.cli("ingestion", "run", "--source", "orders")
+    finally:
+        watch = int(watch_pid_file.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(watch, signal.SIGKILL)
+
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert workspace.query("select count(*) from raw.orders") == [(rows,)]
 
 
 def _write_to_a_full_disk() -> None:
