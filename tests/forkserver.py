@@ -162,8 +162,9 @@ def _warm_up(folder: Path, jinja_cache: Path) -> Path | None:
     _share_parse_between_workspaces()
     _keep_compiled_templates(jinja_cache)
     paths = ["--target-path", str(folder / "target"), "--log-path", str(folder), "--quiet"]
-    # dbt's static parser (Rust) starts a thread pool that a fork would inherit as memory without threads.
-    commands = (["ls", "--no-static-parser"], ["show", "--inline", "select 1"])
+    # dbt's static parser (Rust) starts a thread pool that a fork would inherit as memory without threads,
+    # and every child that parsed would wait on it for ever. `show` parses too when `ls` failed to.
+    commands = (["ls", "--no-static-parser"], ["show", "--no-static-parser", "--inline", "select 1"])
     try:
         with open(folder / "output.txt", "w") as output, contextlib.redirect_stdout(output):
             results = [dbtRunner().invoke([*command, *paths]) for command in commands]

@@ -72,10 +72,11 @@ class Workspace:
 class ForkServer:
     """A warm Python (tests/forkserver.py): each command a fork of one process that imported dbt and dlt once."""
 
-    def __init__(self) -> None:
+    def __init__(self, project: Path = REPO_ROOT) -> None:
+        """A server whose warm-up runs dbt in `project` (a dbt project folder)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.forkserver"],
-            cwd=REPO_ROOT,
+            cwd=project,
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
