@@ -58,3 +58,31 @@
 {% macro spark__days_between(first_day, last_day, name) -%}
     select explode(sequence({{ first_day }}, {{ last_day }}, interval 1 day)) as {{ name }}
 {%- endmacro %}
+
+
+{# A struct of `columns` (expressions), which compares field by field: the order of `max_by`'s ties. #}
+{% macro struct_of(columns) %}
+    {{- return(adapter.dispatch('struct_of')(columns)) -}}
+{% endmacro %}
+
+{% macro default__struct_of(columns) -%}
+    struct_pack({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__struct_of(columns) -%}
+    struct({{ columns | join(', ') }})
+{%- endmacro %}
+
+
+{# One row for each of 0 .. `count` - 1, in a `select` list (a table function on both engines). #}
+{% macro each_number_below(count) %}
+    {{- return(adapter.dispatch('each_number_below')(count)) -}}
+{% endmacro %}
+
+{% macro default__each_number_below(count) -%}
+    unnest(range({{ count }}))
+{%- endmacro %}
+
+{% macro spark__each_number_below(count) -%}
+    explode(sequence(0, {{ count }} - 1))
+{%- endmacro %}

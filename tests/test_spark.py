@@ -67,20 +67,20 @@ def columns_of(workspace: Workspace, model: str) -> list[str]:
     return [name for (name,) in found]
 
 
-def duckdb_models(workspace: Workspace) -> dict[str, list[tuple]]:
+def duckdb_models(workspace: Workspace, models: tuple[str, ...] = MODELS) -> dict[str, list[tuple]]:
     tables = {}
-    for model in MODELS:
+    for model in models:
         names = ", ".join(columns_of(workspace, model))
         tables[model] = rows(f"select {names} from warehouse.main.{model}", workspace.settings.warehouse_path)
     return tables
 
 
-def spark_models(workspace: Workspace) -> dict[str, list[tuple]]:
+def spark_models(workspace: Workspace, models: tuple[str, ...] = MODELS) -> dict[str, list[tuple]]:
     """The Spark build's tables, each lake load id replaced by the warehouse's id of the same load."""
     folder = spark_folder(workspace.settings) / "warehouse" / "main.db"
     same_load = warehouse_load_ids(workspace)
     tables = {}
-    for model in MODELS:
+    for model in models:
         names = ", ".join(columns_of(workspace, model))
         found = rows(f"select {names} from read_parquet('{folder / model}/**/*.parquet')")
         tables[model] = sorted((tuple(same_load.get(value, value) for value in row) for row in found), key=repr)
@@ -101,12 +101,16 @@ def warehouse_load_ids(workspace: Workspace) -> dict[str, str]:
     return same_load
 
 
-def exports(workspace: Workspace, load_ids: dict[str, str] | None = None) -> dict[str, list[tuple]]:
-    """Every exported row with the partition it is in, as the lake's folders say (load ids mapped by `load_ids`)."""
+def exports(
+    workspace: Workspace, load_ids: dict[str, str] | None = None, names: tuple[str, ...] = tuple(EXPORTS)
+) -> dict[str, list[tuple]]:
+    """Every row of the exports `names` with the partition it is in, as the lake's folders say (load ids
+    mapped by `load_ids`)."""
     lake = Path(workspace.settings.lake_url) / "exports"
     assert lake.is_dir(), f"no exports in {lake}"
     found = {}
-    for name, partitions in EXPORTS.items():
+    for name in names:
+        partitions = EXPORTS[name]
         files = f"read_parquet('{lake / name}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)"
         names = ", ".join([*partitions, *columns_of(workspace, "logs_compressed" if name == "logs" else name)])
         found[name] = sorted(
@@ -253,13 +257,35 @@ def test_the_spark_command_waits_for_another_run_and_then_says_who_holds_the_war
     )
 
 
-def test_the_spark_command_with_binlog_capture_says_that_mode_is_built_by_duckdb_only(tmp_path):
-    workspace = Workspace(tmp_path, ORDERS_CAPTURE="binlog")
+def test_orders_captured_from_the_binary_log_build_on_spark_as_on_duckdb(tmp_path, binlog_url):
+    """ORDERS_CAPTURE=binlog: Spark replays the captured changes (a snapshot, then inserts, in-place
+    updates, deletes and identical rows) into the same orders, history and export as DuckDB."""
+    engine = sa.create_engine(binlog_url)
+    shop.orders_table().create(engine)
+    add_order_rows(engine, [*shop.BOOK_ROWS, (3, "Shipped", START)])
+    sources = {"ORDERS_DB_URL": binlog_url, "ORDERS_CAPTURE": "binlog"}
+    workspace = Workspace(tmp_path / "project", **sources, SPARK_MASTER="local[2]")
+    duckdb_side = Workspace(tmp_path / "project", **sources, LAKE_URL=str(tmp_path / "duckdb-exports"))
+    capture = ("ingestion", "run", "--source", "orders")
+    assert workspace.cli(*capture).returncode == 0
+    with engine.begin() as connection:
+        for statement in (
+            "insert into Orders values (4, 'Pending', '2020-07-20 09:00:00'), (4, 'Pending', '2020-07-20 09:00:00')",
+            "update Orders set OrderStatus = 'Pending' where OrderId = 2",  # in place: LastUpdated unchanged
+            "update Orders set OrderStatus = 'Cancelled', LastUpdated = '2020-07-22 10:00:00' where OrderId = 3",
+            "delete from Orders where OrderId = 1 and OrderStatus = 'Backordered'",
+        ):
+            connection.exec_driver_sql(statement)
+    assert workspace.cli(*capture).returncode == 0
 
-    result = workspace.cli("warehouse", "spark", "build")
+    # What the orders feed and are fed by, on both engines (the log models are the other test's).
+    order_models = ("orders", "order_status_history")
+    selected = ("--select", "+orders+", "+order_status_history+")
+    duckdb_side.dbt("build", *selected)
+    spark_build(workspace, *selected)
 
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        "error: the spark target builds orders read by timestamp; ORDERS_CAPTURE=binlog is replayed by DuckDB SQL "
-        "only: build with `dbt build`, or set ORDERS_CAPTURE=timestamp"
-    ]
+    built_by_duckdb = duckdb_models(workspace, order_models)
+    assert spark_models(workspace, order_models) == built_by_duckdb
+    assert (2, "Pending") in [row[:2] for row in built_by_duckdb["orders"]], "the in-place update"
+    exported_by_duckdb = exports(duckdb_side, names=("orders",))
+    assert exports(workspace, warehouse_load_ids(workspace), names=("orders",)) == exported_by_duckdb

@@ -52,7 +52,7 @@ latest_change_per_order as (
     -- within it (one load reads one server's log, whose files are named by that server)
     select
         order_id,
-        arg_max(load_id, struct_pack(load_id, binlog_file, binlog_position, row_in_event)) as load_id
+        max_by(load_id, {{ struct_of(['load_id', 'binlog_file', 'binlog_position', 'row_in_event']) }}) as load_id
     from row_images
     group by order_id
 ),
@@ -64,7 +64,7 @@ order_rows as (
         current_rows.last_updated_at,
         latest_change_per_order.load_id,
         -- one row per copy
-        unnest(range(current_rows.copies)) as copy_number
+        {{ each_number_below('current_rows.copies') }} as copy_number
     from current_rows
     inner join latest_change_per_order on current_rows.order_id is not distinct from latest_change_per_order.order_id
 )
