@@ -101,14 +101,19 @@ def goals(measurements: list[Measurement], rows: int, updates: int, b8_rows: int
         goal("B5", "peak RSS of ingest and dbt runs (both capture modes), MiB", project_rss, "<=", 1024.0),
         goal(
             "B6",
-            "logs export bytes / gzip of the seed's compressed JSON",
-            b6["export_parquet_bytes"] / b6["gzip_seed_compressed_json_bytes"],
+            "logs export bytes / gzip of the seed's compressed JSON with each record's id",
+            b6["export_parquet_bytes"] / b6["gzip_seed_compressed_json_with_ids_bytes"],
             "<=",
-            0.15,
+            0.35,
+        ),
+        figure(
+            "B6",
+            "the floor: the record ids alone (random UUIDs, 16 bytes) / the same",
+            b6["record_id_bytes_as_uuids"] / b6["gzip_seed_compressed_json_with_ids_bytes"],
         ),
         goal(
             "B6",
-            "the same, against gzip of the API's records as fetched",
+            "the export, against gzip of the API's records as fetched",
             b6["export_parquet_bytes"] / b6["gzip_api_records_json_bytes"],
             "<=",
             0.15,

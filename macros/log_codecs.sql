@@ -6,7 +6,9 @@
     - user_id: 64 lower-case hex chars -> 44 chars, the b64uuid (url-safe base64, no padding)
       of each 32-hex half, first half first.
     - method: GET=1, POST=2, PUT=3, PATCH=4, DELETE=5; any other text goes to `method_other`.
-    - in_date: `20YY-MM-DDTHH:MM:SS.mmmZ` -> 15 digits `YYMMDDHHMMSSmmm`.
+    - in_date: `20YY-MM-DDTHH:MM:SS.mmmZ` -> 15 digits `YYMMDDHHMMSSmmm` (the seed project's form).
+      `logs_compressed` goes further: its `in_date` is NULL where the text is `logged_at` written
+      the API's way, which is every usual record (`compress_in_date_at`, `restore_in_date_at`).
     - payload: the typed columns already hold the API's usual fields, so `payload_extra` keeps only
       what they cannot restore. `standard_payload` writes those columns as the loader's JSON
       (`json.dumps`: `", "` and `": "` separators, UTF-8 kept); when the payload is exactly that,
@@ -36,6 +38,9 @@ create or replace macro main.restore_method(code, other) as
 create or replace macro main.compress_in_date(in_date) as
     {{ short_or_kept('in_date', "regexp_full_match(in_date, '" ~ in_date_pattern ~ "')", in_date_short) }};
 create or replace macro main.restore_in_date(code) as {{ restored_or_kept('starts_with', in_date_restored) }};
+create or replace macro main.in_date_of(logged_at) as strftime(cast(logged_at as timestamp), '%Y-%m-%dT%H:%M:%S.%gZ');
+create or replace macro main.compress_in_date_at(in_date, logged_at) as {{ in_date_at_sql() }};
+create or replace macro main.restore_in_date_at(code, logged_at) as {{ restore_in_date_at_sql() }};
 create or replace macro main.json_text(value) as coalesce(to_json(value), 'null');
 create or replace macro main.standard_payload(
     user_id, method, url, in_date, name, detail_message, detail_levelname, board_id
@@ -76,6 +81,9 @@ create or replace macro main.restore_payload(extra, standard) as {{ restore_payl
         "compress_in_date(in_date string) returns string return "
             ~ short_or_kept('in_date', "length(in_date) = 24 and in_date rlike '^" ~ in_date_pattern ~ "'", in_date_short),
         "restore_in_date(code string) returns string return " ~ restored_or_kept('startswith', in_date_restored),
+        "in_date_of(logged_at timestamp) returns string return date_format(logged_at, \"yyyy-MM-dd'T'HH:mm:ss.SSS'Z'\")",
+        "compress_in_date_at(in_date string, logged_at timestamp) returns string return " ~ in_date_at_sql(),
+        "restore_in_date_at(code string, logged_at timestamp) returns string return " ~ restore_in_date_at_sql(),
         "json_text(value string) returns string return
             case when value is null then 'null' else substr(to_json(named_struct('v', value)), 6, length(to_json(named_struct('v', value))) - 6) end",
         "standard_payload(
@@ -128,6 +136,27 @@ create or replace macro main.restore_payload(extra, standard) as {{ restore_payl
 
 
 {#
+    The column `in_date`, beside `logged_at` (parsed from it): NULL where it is `logged_at` as the API
+    writes it (`in_date_of`), '' where it is NULL but `logged_at` is not, its short form otherwise.
+#}
+{% macro in_date_at_sql() %}
+    case
+        when in_date is not distinct from in_date_of(logged_at) then null
+        else coalesce(compress_in_date(in_date), '')
+    end
+{% endmacro %}
+
+
+{% macro restore_in_date_at_sql() %}
+    case
+        when code is null then in_date_of(logged_at)
+        when code = '' then null
+        else restore_in_date(code)
+    end
+{% endmacro %}
+
+
+{#
     The payload's codec, the same SQL on both engines but for the name of the prefix test
     (DuckDB's `starts_with`, Spark's `startswith`): `payload_extra` is NULL for the standard
     payload, the rest of its text when it only adds keys, `~` and the whole payload otherwise.
@@ -160,7 +189,7 @@ create or replace macro main.restore_payload(extra, standard) as {{ restore_payl
         restore_user_id(user_id) as user_id,
         restore_method(method, method_other) as method,
         url,
-        restore_in_date(in_date) as in_date,
+        restore_in_date_at(in_date, logged_at) as in_date,
         logged_at,
         name,
         detail_message,
@@ -169,7 +198,7 @@ create or replace macro main.restore_payload(extra, standard) as {{ restore_payl
         restore_payload(
             payload_extra,
             standard_payload(
-                restore_user_id(user_id), restore_method(method, method_other), url, restore_in_date(in_date),
+                restore_user_id(user_id), restore_method(method, method_other), url, restore_in_date_at(in_date, logged_at),
                 name, detail_message, detail_levelname, board_id
             )
         ) as payload,

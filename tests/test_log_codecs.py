@@ -73,6 +73,24 @@ def test_any_in_date_restores_exactly(codecs, in_date):
     assert call(codecs, "restore_in_date(compress_in_date(?))", in_date) == in_date
 
 
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59)))
+def test_an_in_date_that_is_its_logged_at_as_the_api_writes_it_takes_no_bytes(codecs, moment):
+    """The column `logs_compressed.in_date`: NULL where `logged_at` says it all (the API's usual record)."""
+    logged_at = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    in_date = logged_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{logged_at.microsecond // 1000:03d}Z"
+
+    assert call(codecs, "compress_in_date_at(?, ?)", in_date, logged_at) is None
+    assert call(codecs, "restore_in_date_at(null, ?)", logged_at) == in_date
+
+
+@given(
+    st.none() | st.text() | st.sampled_from(["2023-03-16T07:02:56.180Z", "2023-03-16T07:02:56Z", "", "~x"]),
+    st.none() | st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59)),
+)
+def test_any_in_date_restores_exactly_beside_any_logged_at(codecs, in_date, logged_at):
+    assert call(codecs, "restore_in_date_at(compress_in_date_at(?, ?), ?)", in_date, logged_at, logged_at) == in_date
+
+
 def payload_round_trip(connection: duckdb.DuckDBPyConnection, payload: dict | None) -> tuple[str | None, str | None]:
     """(payload_extra, restored payload) for the JSON the loader writes for `payload`, through the typed columns."""
     text = None if payload is None else to_json(payload)

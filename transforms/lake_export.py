@@ -28,6 +28,10 @@ from settings.progress import Progress
 from transforms.lake import Lake, LakeUnavailableError
 
 PART_FILE = "part_0.parquet"
+# zstd at level 9 rather than DuckDB's default 3: the logs export is 5% smaller, for under a second more
+# per million rows written (0.1 to 0.7 s measured). Parquet's v2 encodings would take 1% more off, but
+# not every reader has them.
+PARQUET = "format parquet, compression zstd, compression_level 9"
 MANIFEST_SCHEMA = pa.schema(
     [
         ("partition", pa.string()),
@@ -180,7 +184,7 @@ def _parquet_files(
     session.execute(
         f"""
         copy ({rows}{order}) to {_quote(str(staging))} (
-            format parquet, compression zstd, partition_by ({", ".join(table.partition_by)}),
+            {PARQUET}, partition_by ({", ".join(table.partition_by)}),
             filename_pattern 'part_{{i}}'
         )
         """

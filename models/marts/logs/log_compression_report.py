@@ -5,7 +5,7 @@ import tempfile
 
 import pyarrow as pa
 
-from transforms import compression_report
+from transforms import compression_report, lake_export
 
 
 def model(dbt, session):
@@ -19,7 +19,7 @@ def model(dbt, session):
     """
     rows = session.sql(
         f"""
-        select logs.payload, sample.user_id, sample.method, sample.in_date
+        select logs.payload, sample.user_id, sample.method, compress_in_date(logs.in_date) as in_date
         from ({sample}) as sample inner join ({logs}) as logs using (record_id)
         order by sample.logged_at desc nulls last, sample.record_id
         """
@@ -34,6 +34,6 @@ def model(dbt, session):
             ("Parquet (zstd) of logs_compressed", sample),
         ):
             path = os.path.join(folder, "stage.parquet")
-            session.execute(f"copy ({relation}) to '{path}' (format parquet, compression zstd)")
+            session.execute(f"copy ({relation}) to '{path}' ({lake_export.PARQUET})")
             sizes[stage] = os.path.getsize(path)
     return pa.Table.from_pylist(compression_report.report_rows(sizes, len(rows)))

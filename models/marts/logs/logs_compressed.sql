@@ -21,7 +21,8 @@ compressed as (
         -- `method` is the column's name in the model's contract, keyword or not.
         compress_method(method) as method,  -- noqa: RF04
         method_other(method) as method_other,
-        compress_in_date(in_date) as in_date,
+        -- NULL where `logged_at` says it all
+        compress_in_date_at(in_date, logged_at) as in_date,
         compress_payload(
             payload,
             standard_payload(user_id, method, url, in_date, name, detail_message, detail_levelname, board_id)
