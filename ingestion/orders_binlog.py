@@ -228,8 +228,9 @@ def _named(values: dict, columns: list[str]) -> dict:
         return values
     if len(values) != len(columns):
         raise BinlogError(
-            f"a change in the binary log has {len(values)} columns and the table now has {len(columns)}: "
-            "set binlog_row_metadata=FULL on the server so that changes carry their own column names"
+            f"a change in the binary log has {len(values)} columns and the table now has {len(columns)}, and the "
+            "log does not name them: take a new snapshot (`python -m ingestion run --source orders "
+            "--full-refresh`), and set binlog_row_metadata=FULL on the server so that later column changes need none"
         )
     return dict(zip(columns, values.values(), strict=True))  # UNKNOWN_COL0, 1, … come in that order
 

@@ -7,6 +7,7 @@ equal what the timestamp mode builds from a full read of the table's final rows.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -257,6 +258,71 @@ def test_a_column_the_models_read_renamed_stops_with_one_line_and_a_widened_one_
     assert stopped.returncode == 1
     [error] = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
     assert "OrderStatus" in error and "Status" in error and "--full-refresh" in error, error
+
+
+def drop_a_column_mid_log(engine: sa.Engine, workspace: Workspace) -> None:
+    """A snapshot with a column the models do not read, then a change logged while the table had it,
+    then the column dropped and a change after that, all in the log the next capture reads."""
+    execute(
+        engine,
+        "alter table Orders add column Note varchar(10)",
+        "insert into Orders values (1, 'Pending', '2020-06-01 12:00:00', 'gift')",
+    )
+    ingest(workspace)
+    execute(
+        engine,
+        "insert into Orders values (2, 'Pending', '2020-06-02 12:00:00', 'rush')",
+        "alter table Orders drop column Note",
+        "insert into Orders values (3, 'Pending', '2020-06-03 12:00:00')",
+    )
+
+
+def test_a_column_dropped_mid_log_without_column_names_in_it_stops_with_one_line_until_a_new_snapshot(
+    tmp_path, binlog_url
+):
+    """MariaDB's default `binlog_row_metadata` logs no column names: the change logged before the drop
+    has a value more than the table, and which column lost it only a new snapshot can tell. Setting
+    binlog_row_metadata=FULL cannot name the columns of changes already logged."""
+    engine = source(binlog_url)
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    drop_a_column_mid_log(engine, workspace)
+
+    stopped = workspace.cli("ingestion", "run", "--source", "orders")
+    ingest(workspace, "--full-refresh")
+
+    assert stopped.returncode == 1
+    [error] = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert "--full-refresh" in error and "binlog_row_metadata=FULL" in error, error
+    assert models(workspace) == full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
+
+
+@pytest.fixture
+def column_names_in_the_log(binlog_server: str) -> Iterator[None]:
+    """binlog_row_metadata=FULL on the binlog server for one test: each change names its columns."""
+    server = sa.create_engine(binlog_server)
+    execute(server, "set global binlog_row_metadata = FULL")
+    try:
+        yield
+    finally:
+        execute(server, "set global binlog_row_metadata = NO_LOG")
+        server.dispose()
+
+
+def test_a_column_dropped_mid_log_with_column_names_in_it_keeps_its_values_in_raw(
+    tmp_path, binlog_url, column_names_in_the_log
+):
+    engine = source(binlog_url)
+    workspace = binlog_workspace(tmp_path, binlog_url)
+    drop_a_column_mid_log(engine, workspace)
+
+    ingest(workspace)
+
+    assert workspace.query("select after__order_id, after__note from raw.orders_changes order by all") == [
+        (1, "gift"),
+        (2, "rush"),
+        (3, None),
+    ]
+    assert models(workspace) == full_build_of_the_final_rows(tmp_path / "timestamp", binlog_url)
 
 
 def test_a_purged_position_stops_with_one_line_saying_to_take_a_new_snapshot(tmp_path, binlog_url):
