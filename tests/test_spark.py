@@ -289,3 +289,13 @@ def test_orders_captured_from_the_binary_log_build_on_spark_as_on_duckdb(tmp_pat
     assert (2, "Pending") in [row[:2] for row in built_by_duckdb["orders"]], "the in-place update"
     exported_by_duckdb = exports(duckdb_side, names=("orders",))
     assert exports(workspace, warehouse_load_ids(workspace), names=("orders",)) == exported_by_duckdb
+
+    # A column added to the source: Spark's raw table holds it too (its lake files now differ in columns).
+    with engine.begin() as connection:
+        connection.exec_driver_sql("alter table Orders add column Channel varchar(10)")
+        connection.exec_driver_sql("insert into Orders values (5, 'Pending', '2020-07-23 09:00:00', 'web')")
+    assert workspace.cli(*capture).returncode == 0
+    shown = spark_build(
+        workspace, "--inline", "select after__order_id, after__channel from raw.orders_changes", command="show"
+    )
+    assert "| web " in shown, shown

@@ -74,6 +74,9 @@ def start_session(settings: Settings, master: str | None = None):
         # Hadoop's local file system applies its own umask (022 by default): the tables hold decrypted data.
         .config("spark.hadoop.fs.permissions.umask-mode", "077")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "false")
+        # A raw table's columns are those of all its files: by default Spark takes one file's, and a
+        # column the source gained (in the later loads' files only) would be missing from the table.
+        .config("spark.sql.parquet.mergeSchema", "true")
         # An export rewrites its folder in the lake (CTAS over a folder that holds the last export).
         .config("spark.sql.legacy.allowNonEmptyLocationInCTAS", "true")
         .enableHiveSupport()
