@@ -27,10 +27,10 @@ PYTEST_ARGS ?= -n $(WORKERS) --dist loadgroup --durations=25
 # bench, or run make in a copy of the checkout (markers in pyproject.toml).
 SLOW_TIERS := spark or browser or binlog or bench or clone
 PYTEST = export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(BIN)/python -m pytest $(PYTEST_ARGS)
-PYTHON_CODE := ingestion transforms models settings sandbox warehouse orchestration tests bench
+PYTHON_CODE := ingestion transforms models settings runtime sandbox warehouse orchestration tests bench
 # .env is read here, once, by python-dotenv's CLI: its settings reach dbt and the loader alike,
 # and the shell's own variables win. `make test` never reads it. `exec`: the command replaces the
-# recipe's shell, so signals from make reach it (and it dies with make: see settings/run_lock.py).
+# recipe's shell, so signals from make reach it (and it dies with make: see runtime/run_lock.py).
 DOTENV := $(if $(wildcard .env),$(BIN)/dotenv -f .env run --no-override --)
 RUN := export DO_NOT_TRACK=1 RUNTIME__DLTHUB_TELEMETRY=false; exec $(DOTENV)
 
@@ -57,7 +57,7 @@ $(VENV)/.installed-%: $(STAMP)
 	@touch $@
 
 # `make all` runs these itself, not through a sub-make: each command is then make's own child, and
-# dies with it (see settings/run_lock.py), even when make is killed with SIGKILL.
+# dies with it (see runtime/run_lock.py), even when make is killed with SIGKILL.
 INGEST = $(RUN) $(BIN)/python -m ingestion run $(ARGS)
 BUILD = $(RUN) $(BIN)/dbt build
 

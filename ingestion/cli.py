@@ -9,9 +9,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from runtime.entry_point import command_line
+from runtime.run_lock import die_with_parent, run_lock
 from settings import REPO_ROOT, Settings
-from settings.entry_point import command_line
-from settings.run_lock import die_with_parent, run_lock
 
 
 def main(argv: list[str] | None = None) -> int:

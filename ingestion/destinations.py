@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import dlt
 from dlt.common.destination import Destination
 
+from runtime.lake_probe import lake_problem
 from settings import S3_CLIENT_CONFIG, Settings
-from settings.lake_probe import lake_problem
 
 DATASET = "raw"
 

@@ -9,7 +9,7 @@ from typing import TextIO
 from dlt.common.runtime.collector import Collector, LogCollector, TqdmCollector
 from tqdm import tqdm
 
-from settings.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
+from runtime.progress import AFTER_SECONDS, EVERY_SECONDS, is_terminal
 
 
 class QuietLogCollector(LogCollector):

@@ -15,8 +15,8 @@ from ingestion.errors import WAITS
 from ingestion.loaders import Loader, logs_loader, orders_loader
 from ingestion.loading import continue_load_ids, extract_then_load, pipeline_for, takes_this_run
 from ingestion.report import Report, save_last_runs, source_run
+from runtime.run_lock import die_with_parent
 from settings import Settings, redact
-from settings.run_lock import die_with_parent
 from settings.sources import SOURCES as REGISTRY
 
 SOURCES = tuple(REGISTRY)

@@ -22,9 +22,9 @@ from ingestion.destinations import targets, working_folder
 from ingestion.loaders import extracted_polls, orders_engine
 from ingestion.loading import pipeline_for
 from ingestion.report import LAST_RUNS
+from runtime.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
+from runtime.run_lock import RunLockBusyError, run_lock
 from settings import Settings, redact
-from settings.dbt_artifacts import checked_warehouse, duration, freshness_verdicts, read_json
-from settings.run_lock import RunLockBusyError, run_lock
 from settings.sources import ORDERS, SOURCES
 
 

@@ -21,9 +21,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from ingestion import runner
 from ingestion.sandboxes import sources_or_sandboxes
+from runtime.entry_point import keep_files_private
+from runtime.run_lock import run_lock
 from settings import REPO_ROOT, Settings
-from settings.entry_point import keep_files_private
-from settings.run_lock import run_lock
 from settings.sources import SOURCES
 
 # A target folder of its own: Dagster's manifest never races the command line's `target/`.

@@ -51,7 +51,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from settings.run_lock import release
+from runtime.run_lock import release
 
 
 def _preload() -> None:
@@ -69,10 +69,9 @@ def _preload() -> None:
     import ingestion.status  # noqa: F401
     import settings  # noqa: F401
     import transforms.lake_export
-    import transforms.log_decryption  # noqa: F401
-    import warehouse.cli
-    import warehouse.lake_access_plugin
-    import warehouse.run_lock_plugin  # noqa: F401
+    import transforms.log_decryption
+    import transforms.plugins.lake_access
+    import transforms.plugins.run_lock  # noqa: F401
 
 
 LOCATION_KEYS = ("path", "external_root")

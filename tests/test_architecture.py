@@ -1,4 +1,4 @@
-"""The folders show the data path, and dependencies point one way, towards the shared `settings`."""
+"""The folders show the data path, and dependencies point one way, towards the shared `settings` and `runtime`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from settings import REPO_ROOT
 
-PACKAGES = ("settings", "sandbox", "ingestion", "warehouse", "transforms", "orchestration")
+PACKAGES = ("settings", "runtime", "sandbox", "ingestion", "warehouse", "transforms", "orchestration")
 
 
 def imported_packages(folder: str) -> dict[str, set[str]]:
@@ -24,16 +24,18 @@ def imported_packages(folder: str) -> dict[str, set[str]]:
     return imports
 
 
-def test_the_loader_and_the_transformations_depend_only_on_settings():
+def test_the_loader_and_the_transformations_depend_only_on_settings_and_runtime():
+    shared = {"settings", "runtime"}
     for folder, allowed in (
-        ("transforms", {"settings", "transforms"}),
-        ("models", {"settings", "transforms"}),
-        ("ingestion", {"settings", "ingestion", "sandbox"}),
+        ("transforms", shared | {"transforms"}),
+        ("models", shared | {"transforms"}),
+        ("ingestion", shared | {"ingestion", "sandbox"}),
         # It runs dbt; on Spark it registers the transformation code the models call (warehouse/spark.py).
-        ("warehouse", {"settings", "warehouse", "transforms"}),
+        ("warehouse", shared | {"warehouse", "transforms"}),
+        ("runtime", shared),
         ("settings", {"settings"}),
         # On top: it runs the loader and dbt.
-        ("orchestration", {"settings", "ingestion"}),
+        ("orchestration", shared | {"ingestion"}),
     ):
         for path, packages in imported_packages(folder).items():
             assert packages <= allowed, f"{path} imports {sorted(packages - allowed)}"
@@ -42,7 +44,7 @@ def test_the_loader_and_the_transformations_depend_only_on_settings():
 def test_only_the_sandbox_chooser_reaches_the_sandboxes():
     importers = [
         path
-        for folder in ("ingestion", "warehouse", "transforms", "models", "settings")
+        for folder in ("ingestion", "warehouse", "transforms", "models", "settings", "runtime")
         for path, packages in imported_packages(folder).items()
         if "sandbox" in packages
     ]

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("dagster")
 HOLD_THE_LOCK = """
 import sys, time
 from pathlib import Path
-from settings.run_lock import run_lock
+from runtime.run_lock import run_lock
 with run_lock(Path(sys.argv[1]), "make schedule", 0):
     print("held", flush=True)
     time.sleep(600)
@@ -124,7 +124,7 @@ def test_the_package_builds_with_the_dagster_extra_and_its_webserver(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         packages = {name.split("/")[0] for name in archive.namelist() if name.endswith(".py")}
         metadata = next(archive.read(name).decode() for name in archive.namelist() if name.endswith("/METADATA"))
-    assert packages == {"ingestion", "orchestration", "sandbox", "settings", "transforms", "warehouse"}
+    assert packages == {"ingestion", "orchestration", "runtime", "sandbox", "settings", "transforms", "warehouse"}
     assert 'Requires-Dist: dagster-webserver==1.13.27; extra == "dagster"' in metadata
 
 

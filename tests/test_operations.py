@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.run_lock import lock_path, run_lock
 from settings import REPO_ROOT
-from settings.run_lock import lock_path, run_lock
 from tests.readers import LOG_COLUMNS, warehouse_rows
 from tests.workspace import Workspace, as_a_user, checkout
 
@@ -75,7 +75,7 @@ def test_a_second_run_or_dbt_waits_then_exits_with_one_line_naming_the_holder(tm
 
 TAKE_THE_LOCK = """
 from pathlib import Path
-from settings.run_lock import run_lock
+from runtime.run_lock import run_lock
 with run_lock(Path("data/warehouse.duckdb"), "dbt build", 0):
     print("taken")
 """

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from ingestion.progress import dlt_progress
-from settings.progress import Progress
+from runtime.progress import Progress
 from tests.terminal import Terminal as TerminalDevice
 from tests.workspace import Workspace
 

@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from runtime.run_lock import HELD_BY_PARENT, run_lock
 from sandbox import log_api as sandbox_api
 from sandbox import orders_db as shop
 from settings import REPO_ROOT, SANDBOX_FERNET_KEY
-from settings.run_lock import HELD_BY_PARENT, run_lock
 from tests.workspace import DBT, Workspace
 from warehouse.spark import spark_folder
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from runtime.run_lock import run_lock
 from settings import SANDBOX_FERNET_KEY
-from settings.run_lock import run_lock
 from tests.workspace import Workspace
 
 

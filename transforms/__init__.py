@@ -1,1 +1,2 @@
-"""Python used by the dbt project's Python models (on `sys.path` via `module_paths` in profiles.yml)."""
+"""Python the dbt project runs: what its Python models call (on `sys.path` via `module_paths` in
+profiles.yml), and its dbt-duckdb plugins (`transforms.plugins`)."""

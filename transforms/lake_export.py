@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from runtime.lake_probe import lake_problem
+from runtime.progress import Progress
 from settings import Settings
-from settings.lake_probe import lake_problem
-from settings.progress import Progress
 from transforms.lake import Lake, LakeUnavailableError
 
 PART_FILE = "part_0.parquet"

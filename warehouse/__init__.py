@@ -1,1 +1,2 @@
-"""The warehouse as a user sees it: its tables, the compression report, a SQL shell, DuckDB's extensions."""
+"""The warehouse as a user works with it (`python -m warehouse …`): its tables, the report page, the SQL
+shell, the scheduler, the Spark build, DuckDB's extensions."""

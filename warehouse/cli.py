@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from runtime.entry_point import command_line
 from settings import ConfigError, Settings
-from settings.entry_point import command_line
 
 
 def main(argv: list[str] | None = None) -> int:

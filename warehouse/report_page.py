@@ -16,8 +16,8 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from runtime.dbt_artifacts import freshness_verdicts
 from settings import Settings
-from settings.dbt_artifacts import freshness_verdicts
 
 Rows = list[tuple]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from runtime.dbt_artifacts import target_folder
+from runtime.run_lock import RunLockBusyError, run_lock
 from settings import REPO_ROOT, Settings
-from settings.dbt_artifacts import target_folder
-from settings.run_lock import RunLockBusyError, run_lock
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # The run log is moved to schedule.log.1 once it is this large.

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from runtime.run_lock import run_lock
 from settings import Settings
-from settings.run_lock import run_lock
 from warehouse.tables import tables
 
 SNAPSHOTS = ".sql-snapshots"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from runtime.run_lock import die_with_parent, run_lock
 from settings import REPO_ROOT, ConfigError, Settings
-from settings.run_lock import die_with_parent, run_lock
 from transforms import log_decryption as decryption
 
 RAW_SCHEMA = "raw"

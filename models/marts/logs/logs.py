@@ -5,8 +5,8 @@ brings them in); `logs_quarantine` lists them with the reason. The work is in
 `transforms.log_decryption`.
 """
 
+from runtime.progress import Progress
 from settings import Settings
-from settings.progress import Progress
 from transforms import log_decryption as decryption
 
 

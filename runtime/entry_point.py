@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from runtime.run_lock import RunLockBusyError
 from settings import ConfigError
-from settings.run_lock import RunLockBusyError
 
 
 def keep_files_private() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.flags import get_flags
 
+from runtime.dbt_artifacts import record_freshness_check, target_folder
+from runtime.entry_point import keep_files_private
+from runtime.run_lock import acquire, die_with_parent
 from settings import REPO_ROOT, Settings
-from settings.dbt_artifacts import record_freshness_check, target_folder
-from settings.entry_point import keep_files_private
-from settings.run_lock import acquire, die_with_parent
 
 
 class Plugin(BasePlugin):
