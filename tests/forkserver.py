@@ -72,6 +72,7 @@ def _preload() -> None:
     import transforms.log_decryption
     import transforms.plugins.lake_access
     import transforms.plugins.run_lock  # noqa: F401
+    import warehouse.cli  # noqa: F401
 
 
 LOCATION_KEYS = ("path", "external_root")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from settings import REPO_ROOT
 from tests.workspace import ForkServer
@@ -52,3 +55,35 @@ def kill_with_its_children(pid: int) -> None:
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         os.kill(int(child), signal.SIGKILL)
     os.kill(pid, signal.SIGKILL)
+
+
+class TimedOutError(Exception):
+    """What pytest-timeout raises in a test that outlives its limit."""
+
+
+def test_a_command_interrupted_while_it_runs_does_not_answer_for_the_next_one(tmp_path):
+    """A test stopped by its timeout while the server runs its command (a slow Spark build) leaves that
+    command's reply on its way: the next test's command must get its own output, not that one's."""
+    server = ForkServer()
+    environment = dict(os.environ)
+    slow = ("-n", "1", "-r", "1", "import time; time.sleep(3)")
+
+    def interrupt(signum, frame):
+        raise TimedOutError
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(TimedOutError):
+            server.run("timeit", slow, tmp_path, environment, None)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    try:
+        after = server.run("platform", (), tmp_path, environment, None)
+    finally:
+        server.close()
+
+    assert after.returncode == 0
+    assert "loop" not in after.stdout
+    assert after.stdout.strip() == platform.platform()

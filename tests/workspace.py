@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,21 +75,36 @@ class ForkServer:
 
     def __init__(self, project: Path = REPO_ROOT) -> None:
         """A server whose warm-up runs dbt in `project` (a dbt project folder)."""
+        self.project = project
+        self.busy = threading.Lock()
+        self.parsed = self._start()
+
+    def _start(self) -> Path | None:
+        """Starts the server, in a process group of its own; returns its warm-up's partial parse."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.forkserver"],
-            cwd=project,
+            cwd=self.project,
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
-        self.busy = threading.Lock()
         self.streams = Path(tempfile.mkdtemp(prefix="fork-server-"))
         ready = json.loads(self.process.stdout.readline() or "{}")
         assert ready.get("ready"), "the fork server did not start: see its stderr above"
-        self.parsed = ready["parsed"] and Path(ready["parsed"])
+        return ready["parsed"] and Path(ready["parsed"])
+
+    def _kill(self) -> None:
+        """Ends the server and the command it runs: a reply still on its way would answer the next request."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=60)
+        shutil.rmtree(self.streams, ignore_errors=True)
+        self.process = None
 
     def close(self) -> None:
+        if self.process is None:
+            return
         self.process.stdin.close()  # the server ends at the end of its input
         self.process.wait(timeout=60)
         shutil.rmtree(self.streams, ignore_errors=True)
@@ -106,6 +122,8 @@ class ForkServer:
         if not self.busy.acquire(blocking=False):
             return None
         try:
+            if self.process is None:  # the last command was interrupted: a new server
+                self._start()
             stdin, stdout, stderr = (self.streams / name for name in ("stdin", "stdout", "stderr"))
             if stdin_text is not None:
                 stdin.write_text(stdin_text)
@@ -118,9 +136,13 @@ class ForkServer:
                 "stdout": str(stdout),
                 "stderr": str(stderr),
             }
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-            reply = json.loads(self.process.stdout.readline())
+            try:
+                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.flush()
+                reply = json.loads(self.process.stdout.readline())
+            except BaseException:  # a test's timeout, Ctrl-C
+                self._kill()
+                raise
             command = [module or "dbt", *arguments]
             return subprocess.CompletedProcess(command, reply["returncode"], stdout.read_text(), stderr.read_text())
         finally:
