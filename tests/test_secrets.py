@@ -52,6 +52,7 @@ def test_a_whole_run_with_fake_secrets_everywhere_prints_and_writes_none_of_them
         api_url = url.replace("http://", f"http://reader:{API_PASSWORD}@") + f"?api_key={API_KEY}"
         workspace = Workspace(
             tmp_path / "project",
+            dbt_log_file=True,  # dbt's debug log is one of the files that must hold no secret
             **{**s3_lake, "AWS_SECRET_ACCESS_KEY": AWS_SECRET},
             LOG_API_URL=api_url,
             FERNET_KEY=fernet_key,
@@ -82,6 +83,7 @@ def test_a_whole_run_with_fake_secrets_everywhere_prints_and_writes_none_of_them
     bucket = s3_lake["LAKE_URL"].removeprefix("s3://").split("/", 1)[0]
     written = everything_written(tmp_path / "project", bucket, workspace.environment)
     assert any(name.endswith(".duckdb") for name, _ in written) and any("/raw/logs/" in name for name, _ in written)
+    assert any(name.endswith("dbt.log") for name, _ in written), "dbt's debug log is among the files read"
     leaks = [(name, secret) for name, content in written for secret in secrets if secret.encode() in content]
     assert not leaks, f"written: {leaks}"
 

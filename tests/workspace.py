@@ -34,8 +34,14 @@ def run_with_sandboxes(
 
 
 class Workspace:
-    def __init__(self, folder: Path, **environment: str) -> None:
+    def __init__(self, folder: Path, *, dbt_log_file: bool = False, **environment: str) -> None:
+        """A project in `folder`; `environment` adds to or overrides the settings (variables by name).
+
+        dbt's debug log file (`dbt.log`) costs about a tenth of a small build, so its commands here write
+        none unless `dbt_log_file` is set (for the tests that read every file a run leaves).
+        """
         self.folder = folder
+        self.dbt_log_file = dbt_log_file
         folder.mkdir(parents=True, exist_ok=True)
         self.environment = {
             **os.environ,
@@ -57,6 +63,8 @@ class Workspace:
         """Runs dbt from the repository root against this workspace's warehouse; returns its output."""
         target = self.folder / "target"
         arguments = (*arguments, "--target-path", str(target), "--log-path", str(self.folder))
+        if not self.dbt_log_file:
+            arguments = (*arguments, "--log-level-file", "none")
         returncode, output = dbt_command(arguments, self.environment, target)
         assert (returncode == 0) == succeeds, output[-4000:]
         return output
