@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 
 import pyarrow as pa
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, MultiFernet
 
 from settings import ConfigError
+from transforms import fernet_tokens
 
 MAX_PAYLOAD_CHARS = 1_000_000
 PARALLEL_FROM_ROWS = 50_000
@@ -150,23 +151,23 @@ def decrypt_batch(batch: pa.RecordBatch, keys: list[str]) -> pa.RecordBatch:
 
 
 def decrypt_rows(record_ids: list[str], tokens: list[str], load_ids: list[str], keys: list[str]) -> pa.RecordBatch:
-    """`decrypt_batch` on plain lists, which cross to a worker process compactly (a sliced batch may not)."""
-    fernet = multi_fernet(keys)
-    columns: dict[str, list] = {field.name: [] for field in SCHEMA}
-    for record_id, token, load_id in zip(record_ids, tokens, load_ids, strict=True):
-        try:
-            payload = parse_payload(fernet.decrypt(token.encode()).decode("utf-8"))
-            row = {**typed_fields(payload), "payload": to_json(payload), "reason": None}
-        except InvalidToken:
-            row = {"reason": "invalid_token"}
-        except UnicodeDecodeError:
-            row = {"reason": "bad_payload: not UTF-8 text"}
-        except BadPayloadError as error:
-            row = {"reason": str(error)}
-        row.update(record_id=record_id, load_id=load_id)
-        for name, values in columns.items():
-            values.append(row.get(name))
-    return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
+    """`decrypt_batch` on plain lists, which cross to a worker compactly; `keys` checked by `multi_fernet`."""
+    rows = [_fields(plaintext) for plaintext in fernet_tokens.decrypt([token.encode() for token in tokens], keys)]
+    columns = {name: [row.get(name) for row in rows] for name in SCHEMA.names}
+    return pa.RecordBatch.from_pydict({**columns, "record_id": record_ids, "load_id": load_ids}, schema=SCHEMA)
+
+
+def _fields(plaintext: bytes | None) -> dict:
+    """A decrypted token's typed fields and its payload as JSON, or the reason it is quarantined."""
+    if plaintext is None:
+        return {"reason": "invalid_token"}
+    try:
+        payload = parse_payload(plaintext.decode("utf-8"))
+        return {**typed_fields(payload), "payload": to_json(payload)}
+    except UnicodeDecodeError:
+        return {"reason": "bad_payload: not UTF-8 text"}
+    except BadPayloadError as error:
+        return {"reason": str(error)}
 
 
 def typed_fields(payload: dict) -> dict:
